@@ -1,0 +1,65 @@
+// Which backend runs the kernels. The native backend is the default where it loads; otherwise gtn falls back
+// to the TypeScript reference backend with one warning. GTN_BACKEND=js|native forces a choice.
+import type { Backend } from './backend.js';
+import { jsBackend } from './js.js';
+import { loadNativeBackend } from './native.js';
+
+export type BackendName = 'js' | 'native';
+
+export interface BackendStatus {
+  active: BackendName;
+  nativeAvailable: boolean;
+  /** Why native is not active, when it is not. */
+  reason?: string;
+}
+
+let current: Backend | null = null;
+let status: BackendStatus | null = null;
+let nativeCache: ReturnType<typeof loadNativeBackend> | null = null;
+
+function native() {
+  nativeCache ??= loadNativeBackend();
+  return nativeCache;
+}
+
+function choose(): Backend {
+  const wanted = process.env.GTN_BACKEND;
+  if (wanted !== undefined && wanted !== 'js' && wanted !== 'native') {
+    throw new Error(`GTN_BACKEND must be 'js' or 'native', got '${wanted}'`);
+  }
+  if (wanted === 'js') {
+    status = { active: 'js', nativeAvailable: 'backend' in native(), reason: 'GTN_BACKEND=js' };
+    return jsBackend;
+  }
+  const n = native();
+  if ('backend' in n) {
+    status = { active: 'native', nativeAvailable: true };
+    return n.backend;
+  }
+  if (wanted === 'native') throw new Error(`GTN_BACKEND=native but the native backend cannot load: ${n.error}`);
+  status = { active: 'js', nativeAvailable: false, reason: n.error };
+  process.emitWarning(`gtn: native backend unavailable (${n.error}); using the slower TypeScript backend. Run \`gtn doctor\` for details.`);
+  return jsBackend;
+}
+
+export function backend(): Backend {
+  return (current ??= choose());
+}
+
+export function backendStatus(): BackendStatus {
+  backend();
+  return status!;
+}
+
+/** Switches backend for everything computed from now on (tensors already made keep their data). */
+export function setBackend(name: BackendName): void {
+  if (name === 'js') {
+    current = jsBackend;
+    status = { active: 'js', nativeAvailable: 'backend' in native(), reason: 'selected' };
+    return;
+  }
+  const n = native();
+  if (!('backend' in n)) throw new Error(`the native backend cannot load: ${n.error}`);
+  current = n.backend;
+  status = { active: 'native', nativeAvailable: true };
+}
