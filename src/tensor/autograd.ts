@@ -40,9 +40,9 @@ type Vjp = Node['vjp'];
  * with their freshly computed outputs; the vjp closure may capture inputs and outputs (as graph nodes, so
  * that the second-order path through them is kept).
  */
-export function record(op: string, inputs: readonly Tensor[], outputs: Tensor[], vjp: Vjp): Tensor[] {
+export function record(op: string, inputs: readonly Tensor[], outputs: Tensor[], vjp: Vjp, vjpAccumulate?: Node['vjpAccumulate']): Tensor[] {
   if (!recording || !inputs.some((t) => t.requiresGrad)) return outputs;
-  const node: Node = { op, inputs, vjp, outputs, id: freshId() };
+  const node: Node = { op, inputs, vjp, vjpAccumulate, outputs, id: freshId() };
   outputs.forEach((t, i) => {
     t.requiresGrad = true;
     t.node = node;
@@ -102,15 +102,20 @@ export function gradients(outputs: readonly Tensor[], cotangents: readonly Tenso
   const prevCreates = backwardCreatesGraph;
   backwardCreatesGraph = createGraph;
   try {
-    return withRecording(createGraph, () => backward(outputs, cotangents, wrt));
+    return withRecording(createGraph, () => backward(outputs, cotangents, wrt, new Map()));
   } finally {
     backwardCreatesGraph = prevCreates;
   }
 }
 
-function backward(outputs: readonly Tensor[], cotangents: readonly Tensor[], wrt: readonly Tensor[]): Tensor[] {
+/**
+ * The backward pass; `grads` may arrive holding partial sums for some wrt tensors, which it continues.
+ * With `local`, wrt tensors are boundaries: paths through the ops that made them are not followed (a
+ * checkpoint's vjp is local to its own inputs), otherwise a wrt tensor that depends on another one passes
+ * its gradient on, as in torch.autograd.grad.
+ */
+function backward(outputs: readonly Tensor[], cotangents: readonly Tensor[], wrt: readonly Tensor[], grads: Map<number, Tensor>, local = false): Tensor[] {
   const wrtIds = new Set(wrt.filter((t) => t.requiresGrad).map((t) => t.id));
-  const grads = new Map<number, Tensor>();
   if (wrtIds.size > 0) {
     // An input always has a smaller id than the tensors made from it, so nothing older than the oldest wrt
     // tensor can lead to one: the search stops there instead of walking the whole history (an unrolled
@@ -127,7 +132,7 @@ function backward(outputs: readonly Tensor[], cotangents: readonly Tensor[], wrt
         stack.pop();
         continue;
       }
-      const node = t.node;
+      const node = local && wrtIds.has(t.id) ? null : t.node;
       if (!top.expanded) {
         top.expanded = true;
         if (node && t.id >= minId) {
@@ -153,6 +158,14 @@ function backward(outputs: readonly Tensor[], cotangents: readonly Tensor[], wrt
       // Outputs' cotangents are no longer needed once passed on (unless asked for).
       for (const o of node.outputs) if (!wrtIds.has(o.id)) grads.delete(o.id);
       const needs = node.inputs.map((inp) => reaches.get(inp.id) === true);
+      if (node.vjpAccumulate) {
+        const sums = node.vjpAccumulate(gs, needs, node.inputs.map((inp) => grads.get(inp.id) ?? null));
+        node.inputs.forEach((inp, i) => {
+          const s = sums[i];
+          if (needs[i] && s) grads.set(inp.id, s);
+        });
+        continue;
+      }
       const res = node.vjp(gs, needs);
       node.inputs.forEach((inp, i) => {
         const g = res[i];
@@ -209,6 +222,7 @@ export function valueAndGrad<X extends Tree, R extends unknown[]>(
   opts: GradOptions = {},
 ): (x: X, ...rest: R) => [Tensor, X] {
   return (x: X, ...rest: R) => {
+    const outerRecording = recording;
     const { value, grad } = withRecording(true, () => {
       const leaves = treeLeaves(x).map((t) => (t.requiresGrad ? t : leaf(t)));
       const xs = treeUnflatten(x, leaves);
@@ -220,8 +234,9 @@ export function valueAndGrad<X extends Tree, R extends unknown[]>(
       const g = gradients([value], [ones], leaves, { createGraph: opts.createGraph ?? false });
       return { value, grad: treeUnflatten(x, g) };
     });
-    // Without createGraph the caller wants numbers: drop the forward graph so that it can be freed.
-    return [opts.createGraph ? value : detach(value), grad];
+    // Without createGraph, or under noGrad, the caller wants numbers: drop the graphs so they can be freed.
+    if (!opts.createGraph || !outerRecording) return [detach(value), outerRecording ? grad : treeUnflatten(x, treeLeaves(grad).map(detach))];
+    return [value, grad];
   };
 }
 
@@ -242,22 +257,30 @@ export function grad<X extends Tree, R extends unknown[]>(f: (x: X, ...rest: R) 
 export function checkpoint(fn: (...xs: Tensor[]) => Tensor[]): (...xs: Tensor[]) => Tensor[] {
   return (...xs: Tensor[]) => {
     if (!recording || !xs.some((x) => x.requiresGrad)) return fn(...xs);
+    if (new Set(xs).size !== xs.length) throw new Error('checkpoint: pass each input tensor once');
     // Forward on detached leaves: fn can differentiate internally, and its graph is dropped on return.
     const outs = withRecording(true, () => fn(...xs.map((x) => (x.requiresGrad ? leaf(x) : x))));
     const results = outs.map(detach);
-    return record('checkpoint', xs, results, (gs, needs) => {
+    // Recompute fn on the original inputs and run its backward pass, continuing the inputs' gradient sums.
+    const recompute = (gs: readonly (Tensor | null)[], needs: readonly boolean[], sums: readonly (Tensor | null)[]) => {
       const wanted = xs.filter((_, i) => needs[i]);
       const creates = backwardCreatesGraph;
       const recomputed = withRecording(true, () => fn(...xs));
       const live = recomputed.map((o, i) => ({ o, g: gs[i] })).filter((p): p is { o: Tensor; g: Tensor } => p.g !== null && p.o.requiresGrad);
-      const g = gradients(
-        live.map((p) => p.o),
-        live.map((p) => p.g),
-        wanted,
-        { createGraph: creates },
-      );
-      let j = 0;
-      return xs.map((_, i) => (needs[i] ? g[j++] : null));
-    });
+      const seed = new Map<number, Tensor>();
+      xs.forEach((x, i) => {
+        const s = sums[i];
+        if (needs[i] && s) seed.set(x.id, s);
+      });
+      const prevCreates = backwardCreatesGraph;
+      try {
+        const g = withRecording(creates, () => backward(live.map((p) => p.o), live.map((p) => p.g), wanted, seed, true));
+        let j = 0;
+        return xs.map((_, i) => (needs[i] ? g[j++] : null));
+      } finally {
+        backwardCreatesGraph = prevCreates;
+      }
+    };
+    return record('checkpoint', xs, results, (gs, needs) => recompute(gs, needs, xs.map(() => null)), recompute);
   };
 }

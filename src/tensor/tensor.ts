@@ -13,6 +13,12 @@ export interface Node {
    * whether input i's cotangent is wanted; the vjp may return null for the others.
    */
   readonly vjp: (gs: readonly (Tensor | null)[], needs: readonly boolean[]) => readonly (Tensor | null)[];
+  /**
+   * Optional form of the vjp that continues the inputs' gradient sums itself: given the sums so far (null
+   * where none), it returns the new sums. Gradient checkpointing uses it so that its recomputed backward
+   * pass adds contributions in exactly the order of the plain pass (bit-identical gradients).
+   */
+  readonly vjpAccumulate?: (gs: readonly (Tensor | null)[], needs: readonly boolean[], sums: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
   /** The outputs, in order (most ops have one). Filled in when the outputs are made. */
   outputs: Tensor[];
   /** Creation order of the node: larger than every input's id. Descending ids are a topological order. */
