@@ -188,12 +188,12 @@ function accumulate(grads: Map<number, Tensor>, t: Tensor, g: Tensor): void {
 // ------------------------------------------------------------------------------------ functional API
 
 /** What `grad` differentiates: a tensor, or arrays / records of them (nested). */
-export type Tree = Tensor | readonly Tree[] | { readonly [k: string]: Tree };
+export type Tree = Tensor | readonly Tree[] | { readonly [k: string]: Tree | undefined };
 
 export function treeLeaves(tree: Tree): Tensor[] {
   if (tree instanceof Tensor) return [tree];
   if (Array.isArray(tree)) return (tree as readonly Tree[]).flatMap(treeLeaves);
-  return Object.values(tree as { [k: string]: Tree }).flatMap(treeLeaves);
+  return Object.values(tree as { [k: string]: Tree | undefined }).flatMap((v) => (v === undefined ? [] : treeLeaves(v)));
 }
 
 /** Rebuilds `tree`'s structure with leaves taken in order from `leaves`. */
@@ -202,7 +202,7 @@ export function treeUnflatten<T extends Tree>(tree: T, leaves: readonly Tensor[]
   const build = (t: Tree): Tree => {
     if (t instanceof Tensor) return leaves[i++];
     if (Array.isArray(t)) return (t as readonly Tree[]).map(build);
-    return Object.fromEntries(Object.entries(t as { [k: string]: Tree }).map(([k, v]) => [k, build(v)]));
+    return Object.fromEntries(Object.entries(t as { [k: string]: Tree | undefined }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, build(v!)]));
   };
   return build(tree) as T;
 }

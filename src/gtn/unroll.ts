@@ -1,0 +1,168 @@
+// The inner loop: a fresh learner trained T steps on the teacher's data, and the meta-loss on real data.
+// Everything is Tensor ops, so differentiating the meta-loss gives the exact meta-gradient through all T
+// steps (second order: each inner gradient is taken with createGraph). With `checkpoint`, each inner step
+// (teacher forward included) keeps only its inputs and is recomputed in the backward pass.
+import {
+  Rng,
+  Tensor,
+  add,
+  checkpoint,
+  crossEntropy,
+  exp,
+
+  mulScalar,
+  reshape,
+  sigmoid,
+  slice,
+  softmax,
+  tensor,
+  treeLeaves,
+  treeUnflatten,
+  valueAndGrad,
+} from '../tensor/index.js';
+import { generate, type GeneratorConfig, type GeneratorParams } from './generator.js';
+import { learnerForward, type LearnerParams, type LearnerSpec } from './learner.js';
+import { initState, innerUpdate, stateSize, type InnerOptimizer } from './innerOptim.js';
+import { stepInput, type Curriculum } from './curriculum.js';
+
+export type TeacherKind = 'gtn' | 'real' | 'distill';
+
+export interface UnrollConfig {
+  teacher: TeacherKind;
+  steps: number;
+  batch: number;
+  classes: number;
+  imageShape: readonly [number, number, number];
+  learner: LearnerSpec;
+  optimizer: InnerOptimizer;
+  curriculum: Curriculum;
+  generator: GeneratorConfig;
+  /** Add a real-data loss after every k-th inner step (0: only the final loss). */
+  intermediateEvery: number;
+  /** Recompute each inner step in the backward pass instead of keeping its graph. */
+  checkpoint: boolean;
+  /** Statistics the learner's mean-only BN uses on real data: the last synthetic batch's, or their running mean. */
+  bnStats: 'last' | 'running';
+  /** Learn soft labels for the synthetic batch. */
+  softLabels: boolean;
+}
+
+/** The meta-learned parameters (a Tree: grad returns the same structure). */
+export type MetaParams = {
+  generator?: GeneratorParams;
+  /** Learned generator input for the curriculum (see curriculum.ts for shapes). */
+  noise?: Tensor;
+  /** Dataset distillation: learned images [T, B, C, H, W]. */
+  pixels?: Tensor;
+  /** log of the per-step inner learning rate, [T]. */
+  logLr: Tensor;
+  /** logit of the per-step inner momentum (kept in (0, 1) by a sigmoid), [T]. */
+  momentumLogit: Tensor;
+  /** Soft-label logits [B, classes]. */
+  labelLogits?: Tensor;
+};
+
+export interface Batch {
+  x: Tensor; // [B, C, H, W]
+  y: Tensor; // int32 [B]
+}
+
+export interface UnrollResult {
+  /** Final real-data loss + mean of the intermediate real-data losses. */
+  metaLoss: Tensor;
+  finalLoss: Tensor;
+  intermediate: Tensor[];
+  /** The trained learner and the BN statistics to evaluate it with. */
+  params: LearnerParams;
+  centers: Tensor[];
+}
+
+export interface UnrollData {
+  /** Real batches for the intermediate losses (one per intermediate loss) and the final loss. */
+  intermediate: Batch[];
+  final: Batch | null;
+  /** Teacher 'real': the T training batches. */
+  teacherBatches?: Batch[];
+}
+
+/** Trains `learner0` for cfg.steps inner steps on the teacher and returns the meta-loss. */
+export function unroll(cfg: UnrollConfig, meta: MetaParams, learner0: LearnerParams, data: UnrollData, rng: Rng): UnrollResult {
+  const nParams = treeLeaves(learner0).length;
+  let params = treeLeaves(learner0);
+  let state = initState(cfg.optimizer, params);
+  const genLeaves = meta.generator ? treeLeaves(meta.generator) : [];
+  const target = meta.labelLogits ? softmax(meta.labelLogits) : null;
+  let centers: Tensor[] = [];
+  const intermediate: Tensor[] = [];
+  let realIndex = 0;
+  const realLoss = (b: Batch, p: Tensor[], c: Tensor[]) =>
+    crossEntropy(learnerForward(cfg.learner, treeUnflatten(learner0, p), b.x, c).logits, b.y);
+
+  for (let t = 0; t < cfg.steps; t++) {
+    // This step's teacher inputs (outside the checkpoint: random choices are made here, once).
+    let teacherInputs: Tensor[];
+    let produce: (ins: Tensor[]) => Tensor;
+    let labels: Tensor;
+    if (cfg.teacher === 'gtn') {
+      const s = stepInput(cfg.curriculum, meta.noise, t, cfg.batch, cfg.generator.noiseDim, cfg.classes, rng);
+      labels = tensor(s.labels, [cfg.batch]);
+      teacherInputs = [...genLeaves, s.z];
+      produce = (ins) => generate(cfg.generator, treeUnflatten(meta.generator!, ins.slice(0, -1)), ins[ins.length - 1], labels);
+    } else if (cfg.teacher === 'distill') {
+      const [, b, c, h, w] = meta.pixels!.shape;
+      teacherInputs = [reshape(slice(meta.pixels!, [t, 0, 0, 0, 0], [1, b, c, h, w]), [b, c, h, w])];
+      labels = tensor(Int32Array.from({ length: b }, (_, i) => i % cfg.classes), [b]);
+      produce = (ins) => ins[0];
+    } else {
+      const tb = data.teacherBatches![t];
+      teacherInputs = [tb.x];
+      labels = tb.y;
+      produce = (ins) => ins[0];
+    }
+    const nTeacher = teacherInputs.length;
+    const lr = exp(reshape(slice(meta.logLr, [t], [1]), []));
+    const momentum = sigmoid(reshape(slice(meta.momentumLogit, [t], [1]), []));
+    const tgt = target ?? labels;
+
+    // [...teacher, target, ...params, ...state, lr, momentum] -> [...params', ...state', ...bnMeans]
+    const step = (...flat: Tensor[]): Tensor[] => {
+      const x = produce(flat.slice(0, nTeacher));
+      const y = flat[nTeacher];
+      const p = flat.slice(nTeacher + 1, nTeacher + 1 + nParams);
+      const st = flat.slice(nTeacher + 1 + nParams, flat.length - 2);
+      const [stepLr, stepM] = flat.slice(flat.length - 2);
+      let means: Tensor[] = [];
+      const [, g] = valueAndGrad(
+        (q: Tensor[]) => {
+          const out = learnerForward(cfg.learner, treeUnflatten(learner0, q), x);
+          means = out.means;
+          return crossEntropy(out.logits, y);
+        },
+        { createGraph: true },
+      )(p);
+      const upd = innerUpdate(cfg.optimizer, t, p, g, st, stepLr, stepM);
+      return [...upd.params, ...upd.state, ...means];
+    };
+    const run = cfg.checkpoint ? checkpoint(step) : step;
+    const out = run(...teacherInputs, tgt, ...params, ...state, lr, momentum);
+    params = out.slice(0, nParams);
+    state = out.slice(nParams, nParams * (1 + stateSize(cfg.optimizer)));
+    const means = out.slice(nParams * (1 + stateSize(cfg.optimizer)));
+    centers = cfg.bnStats === 'running' && t > 0 ? centers.map((c, i) => add(mulScalar(c, t / (t + 1)), mulScalar(means[i], 1 / (t + 1)))) : means;
+
+    if (cfg.intermediateEvery > 0 && (t + 1) % cfg.intermediateEvery === 0 && data.intermediate[realIndex]) {
+      intermediate.push(realLoss(data.intermediate[realIndex++], params, centers));
+    }
+  }
+  const finalLoss = data.final ? realLoss(data.final, params, centers) : tensor([0], []);
+  let metaLoss = finalLoss;
+  if (intermediate.length) metaLoss = add(finalLoss, mulScalar(intermediate.reduce((a, b) => add(a, b)), 1 / intermediate.length));
+  return {
+    metaLoss,
+    finalLoss,
+    intermediate,
+    params: treeUnflatten(learner0, params),
+    centers,
+  };
+}
+

@@ -1,0 +1,20 @@
+// Weight normalisation (Salimans & Kingma 2016): w = g * v / ||v||, the norm taken per output unit. GTN's
+// meta-training is far more stable with it on every layer. The scale is applied to the layer's output
+// (y = (x @ vᵀ) * g/||v||), which is the same function as scaling the weight and cheaper.
+import { Tensor, div, mul, reshape, sqrt, square, sum, noGrad } from '../tensor/index.js';
+
+/** g / ||v|| per output unit (axis 0 of v), shape [out]. */
+export function weightNormScale(v: Tensor, g: Tensor): Tensor {
+  const axes = [...v.shape.keys()].slice(1);
+  return div(g, sqrt(sum(square(v), axes)));
+}
+
+/** The initial gain: ||v|| per output unit, so that the layer starts as if it were not normalised. */
+export function initialGain(v: Tensor): Tensor {
+  return noGrad(() => sqrt(sum(square(v), [...v.shape.keys()].slice(1))));
+}
+
+/** Multiplies y [N, out, ...] by a per-unit scale [out] along axis 1. */
+export function scaleUnits(y: Tensor, scale: Tensor): Tensor {
+  return mul(y, reshape(scale, [scale.shape[0], ...y.shape.slice(2).map(() => 1)]));
+}
