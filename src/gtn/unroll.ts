@@ -86,7 +86,14 @@ export interface UnrollData {
 }
 
 /** Trains `learner0` for cfg.steps inner steps on the teacher and returns the meta-loss. */
-export function unroll(cfg: UnrollConfig, meta: MetaParams, learner0: LearnerParams, data: UnrollData, rng: Rng): UnrollResult {
+export function unroll(
+  cfg: UnrollConfig,
+  meta: MetaParams,
+  learner0: LearnerParams,
+  data: UnrollData,
+  rng: Rng,
+  onStep?: (t: number, params: LearnerParams, centers: Tensor[]) => void,
+): UnrollResult {
   const nParams = treeLeaves(learner0).length;
   let params = treeLeaves(learner0);
   let state = initState(cfg.optimizer, params);
@@ -150,6 +157,7 @@ export function unroll(cfg: UnrollConfig, meta: MetaParams, learner0: LearnerPar
     const means = out.slice(nParams * (1 + stateSize(cfg.optimizer)));
     centers = cfg.bnStats === 'running' && t > 0 ? centers.map((c, i) => add(mulScalar(c, t / (t + 1)), mulScalar(means[i], 1 / (t + 1)))) : means;
 
+    onStep?.(t, treeUnflatten(learner0, params), centers);
     if (cfg.intermediateEvery > 0 && (t + 1) % cfg.intermediateEvery === 0 && data.intermediate[realIndex]) {
       intermediate.push(realLoss(data.intermediate[realIndex++], params, centers));
     }

@@ -1,8 +1,14 @@
 // The list of subcommands. Add one line per command file.
 import type { Command } from 'commander';
 import { registerDataCommand } from './data.js';
+import { registerTrainCommand } from './train.js';
+import { registerEvalCommand } from './eval.js';
+import { registerSampleCommand } from './sample.js';
 
 export function registerCommands(program: Command): void {
   void program;
   registerDataCommand(program);
+  registerTrainCommand(program);
+  registerEvalCommand(program);
+  registerSampleCommand(program);
 }

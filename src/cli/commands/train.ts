@@ -1,0 +1,111 @@
+// `gtn train`: meta-train a teacher into a run folder, or resume one.
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { GtnError } from '../../errors.js';
+import { PRESETS, parseConfig, type PresetName, type TrainConfig } from '../../gtn/config.js';
+import { train, type TrainEvent } from '../../gtn/trainer.js';
+import { parseIntOption, parseNumberOption } from '../options.js';
+
+interface TrainFlags {
+  dataset?: string;
+  preset: string;
+  curriculum?: string;
+  teacher?: string;
+  out?: string;
+  resume?: string;
+  iterations?: number;
+  steps?: number;
+  batch?: number;
+  seed?: number;
+  metaLr?: number;
+  clip?: number;
+  randomWidths?: boolean;
+  innerOptimizer?: string;
+  softLabels?: boolean;
+  checkpointing?: string;
+  evalEvery?: number;
+  quiet?: boolean;
+}
+
+function buildConfig(f: TrainFlags): TrainConfig {
+  if (!(f.preset in PRESETS)) throw new GtnError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}; got '${f.preset}'`);
+  const p = PRESETS[f.preset as PresetName];
+  const raw: Record<string, unknown> = { ...p, dataset: f.dataset ?? 'mnist', meta: { ...p.meta } };
+  if (f.curriculum) raw.curriculum = f.curriculum;
+  if (f.teacher) raw.teacher = f.teacher;
+  if (f.steps !== undefined) raw.steps = f.steps;
+  if (f.batch !== undefined) raw.batch = f.batch;
+  if (f.seed !== undefined) raw.seed = f.seed;
+  if (f.randomWidths) raw.randomWidths = true;
+  if (f.innerOptimizer) raw.innerOptimizer = f.innerOptimizer;
+  if (f.softLabels) raw.softLabels = true;
+  if (f.evalEvery !== undefined) raw.evalEvery = f.evalEvery;
+  if (f.checkpointing) raw.checkpoint = f.checkpointing === 'on' ? true : f.checkpointing === 'off' ? false : f.checkpointing;
+  const meta = raw.meta as Record<string, unknown>;
+  if (f.iterations !== undefined) meta.iterations = f.iterations;
+  if (f.metaLr !== undefined) meta.lr = f.metaLr;
+  if (f.clip !== undefined) meta.clipNorm = f.clip;
+  return parseConfig(raw, 'the command-line options');
+}
+
+function progress(total: number, quiet: boolean): (e: TrainEvent) => void {
+  if (quiet || !process.stderr.isTTY) {
+    return (e) => {
+      if (e.kind === 'validation') console.error(`iteration ${e.iteration}: validation accuracy ${(100 * e.accuracy).toFixed(2)}%${e.best ? ' (best)' : ''}`);
+      else if (e.iteration % 10 === 0 || e.skipped) console.error(`iteration ${e.iteration}/${total}: meta-loss ${e.metaLoss.toFixed(4)}${e.skipped ? ' (non-finite, skipped)' : ''} ${e.seconds.toFixed(1)}s`);
+    };
+  }
+  const bar = new SingleBar(
+    { format: 'meta-train |{bar}| {value}/{total} iterations | ETA {eta_formatted} | meta-loss {loss} | val acc {val}', stream: process.stderr },
+    Presets.shades_classic,
+  );
+  let started = false;
+  let val = '-';
+  return (e) => {
+    if (e.kind === 'validation') {
+      val = `${(100 * e.accuracy).toFixed(2)}%`;
+      return;
+    }
+    if (!started) {
+      bar.start(total, e.iteration - 1, { loss: '-', val });
+      started = true;
+    }
+    bar.update(e.iteration, { loss: e.metaLoss.toFixed(4), val });
+    if (e.iteration >= total) bar.stop();
+  };
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('meta-train a teacher (GTN, or a baseline) and write a run folder')
+    .option('--dataset <name>', 'mnist | fashion-mnist | cifar10', 'mnist')
+    .option('--preset <name>', `configuration preset: ${Object.keys(PRESETS).join(' | ')}`, 'cpu')
+    .option('--curriculum <kind>', 'none | all-shuffled | shuffled-batch | full')
+    .option('--teacher <kind>', 'gtn | real | distill')
+    .option('--out <dir>', 'run folder to create (default runs/<dataset>-<preset>-<teacher>)')
+    .option('--resume <dir>', 'continue the run in this folder where it stopped')
+    .option('--iterations <n>', 'outer iterations', parseIntOption('--iterations'))
+    .option('--steps <n>', 'inner steps T', parseIntOption('--steps'))
+    .option('--batch <n>', 'synthetic batch size B', parseIntOption('--batch'))
+    .option('--seed <n>', 'random seed', parseIntOption('--seed'))
+    .option('--meta-lr <x>', 'meta-optimiser learning rate', parseNumberOption('--meta-lr'))
+    .option('--clip <x>', 'clip the meta-gradient norm (0: off)', parseNumberOption('--clip'))
+    .option('--random-widths', 'sample learner widths every outer iteration')
+    .option('--inner-optimizer <kind>', 'sgd | adam')
+    .option('--soft-labels', 'learn soft labels for the synthetic data')
+    .option('--checkpointing <mode>', 'gradient checkpointing of inner steps: on | off | auto')
+    .option('--eval-every <n>', 'validate every n outer iterations', parseIntOption('--eval-every'))
+    .option('--quiet', 'no progress bar; a line every 10 iterations')
+    .action(async (f: TrainFlags) => {
+      if (f.resume) {
+        const s = await train(f.resume, null, { resume: true, onEvent: progress(Number.NaN, true) });
+        console.log(JSON.stringify({ run: f.resume, iterations: s.iteration, bestValidation: s.bestValidation, skipped: s.totalSkips }));
+        return;
+      }
+      const cfg = buildConfig(f);
+      const out = f.out ?? `runs/${cfg.dataset}-${f.preset}-${cfg.teacher}`;
+      const s = await train(out, cfg, { onEvent: progress(cfg.meta.iterations, f.quiet ?? false) });
+      console.log(JSON.stringify({ run: out, iterations: s.iteration, bestValidation: s.bestValidation, skipped: s.totalSkips }));
+    });
+}

@@ -1,0 +1,129 @@
+// Training configuration: one schema, validated once at the edge (CLI or a run folder's config.json), and
+// the presets. Everything below this point trusts the config.
+import { z } from 'zod';
+import { GtnError } from '../errors.js';
+import { CURRICULA } from './curriculum.js';
+
+const learnerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('conv'), widths: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]) }),
+  z.object({ kind: z.literal('mlp'), hidden: z.array(z.number().int().positive()) }),
+  z.object({ kind: z.literal('cifar'), widths: z.array(z.number().int().positive()).min(1) }),
+]);
+
+export const trainConfigSchema = z
+  .object({
+    dataset: z.enum(['mnist', 'fashion-mnist', 'cifar10']),
+    teacher: z.enum(['gtn', 'real', 'distill']),
+    curriculum: z.enum(CURRICULA as unknown as [string, ...string[]]),
+    /** Inner steps T and synthetic batch size B. */
+    steps: z.number().int().positive(),
+    batch: z.number().int().positive(),
+    learner: learnerSchema,
+    /** Sample learner widths per outer iteration (conv learners), so the teacher does not fit one network. */
+    randomWidths: z.boolean(),
+    innerOptimizer: z.enum(['sgd', 'adam']),
+    innerLr: z.number().positive(),
+    innerMomentum: z.number().min(0).lt(1),
+    generator: z.object({
+      noiseDim: z.number().int().positive(),
+      hidden: z.number().int().positive(),
+      channels: z.number().int().min(2),
+      weightNorm: z.boolean(),
+    }),
+    learnerWeightNorm: z.boolean(),
+    intermediateEvery: z.number().int().min(0),
+    /** Gradient checkpointing of each inner step: on, off, or on when steps >= 16. */
+    checkpoint: z.union([z.boolean(), z.literal('auto')]),
+    bnStats: z.enum(['last', 'running']),
+    softLabels: z.boolean(),
+    realBatch: z.number().int().positive(),
+    meta: z.object({
+      lr: z.number().positive(),
+      beta1: z.number().min(0).lt(1),
+      beta2: z.number().min(0).lt(1),
+      eps: z.number().positive(),
+      iterations: z.number().int().positive(),
+      finalFraction: z.number().min(0).max(1),
+      clipNorm: z.number().min(0),
+    }),
+    /** Validate (and keep the best checkpoint) every this many outer iterations. */
+    evalEvery: z.number().int().positive(),
+    /** Fresh learners and validation images used for each validation. */
+    evalLearners: z.number().int().positive(),
+    evalImages: z.number().int().positive(),
+    /** Stop after this many consecutive non-finite meta-steps. */
+    maxSkips: z.number().int().positive(),
+    seed: z.number().int().min(0),
+  })
+  .strict();
+
+export type TrainConfig = z.infer<typeof trainConfigSchema> & { curriculum: (typeof CURRICULA)[number] };
+
+const base: Omit<TrainConfig, 'dataset'> = {
+  teacher: 'gtn',
+  curriculum: 'full',
+  steps: 32,
+  batch: 128,
+  learner: { kind: 'conv', widths: [64, 128, 256] },
+  randomWidths: false,
+  innerOptimizer: 'sgd',
+  innerLr: 0.02,
+  innerMomentum: 0.5,
+  generator: { noiseDim: 128, hidden: 1024, channels: 128, weightNorm: true },
+  learnerWeightNorm: true,
+  intermediateEvery: 1,
+  checkpoint: 'auto',
+  bnStats: 'last',
+  softLabels: false,
+  realBatch: 128,
+  meta: { lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8, iterations: 2000, finalFraction: 0.1, clipNorm: 0 },
+  evalEvery: 50,
+  evalLearners: 2,
+  evalImages: 10000,
+  maxSkips: 20,
+  seed: 0,
+};
+
+export const PRESETS = {
+  /** The paper's MNIST configuration (a GPU or a long run). */
+  paper: base,
+  /** Tuned for a 2-core CPU: a strong MNIST teacher in about an hour. */
+  cpu: {
+    ...base,
+    learner: { kind: 'conv', widths: [32, 64, 128] },
+    generator: { noiseDim: 128, hidden: 256, channels: 32, weightNorm: true },
+    meta: { ...base.meta, iterations: 200, clipNorm: 10 },
+    evalEvery: 20,
+    evalLearners: 1,
+    evalImages: 2000,
+  },
+  /** Seconds, not hours: for tests and smoke runs. */
+  tiny: {
+    ...base,
+    steps: 4,
+    batch: 20,
+    learner: { kind: 'conv', widths: [4, 8, 16] },
+    generator: { noiseDim: 16, hidden: 32, channels: 8, weightNorm: true },
+    realBatch: 32,
+    meta: { ...base.meta, iterations: 6 },
+    evalEvery: 3,
+    evalLearners: 1,
+    evalImages: 200,
+  },
+} satisfies Record<string, Omit<TrainConfig, 'dataset'>>;
+
+export type PresetName = keyof typeof PRESETS;
+
+/** Validates a config object, naming `source` and the offending fields in the error. */
+export function parseConfig(raw: unknown, source: string): TrainConfig {
+  const r = trainConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new GtnError(`invalid configuration in ${source}: ${issues}`);
+  }
+  return r.data as TrainConfig;
+}
+
+export function useCheckpointing(cfg: TrainConfig): boolean {
+  return cfg.checkpoint === 'auto' ? cfg.steps >= 16 : cfg.checkpoint;
+}
