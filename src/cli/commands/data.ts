@@ -24,7 +24,7 @@ export function registerDataCommand(program: Command): void {
     .description('list the real datasets (MNIST, Fashion-MNIST, CIFAR-10): origin, availability, split sizes')
     .argument('[names...]', `datasets to show (${DATASET_NAMES.join(', ')}; default all)`)
     .option('--json', 'print one JSON object per dataset per line, and nothing else, on stdout')
-    .option('--grid <dir>', 'write <dir>/<name>-grid.png: one row per class of training images')
+    .option('--grid <dir>', 'write <dir>/<name>-grid.png: one row per class of validation images')
     .option('--per-class <n>', 'images per class in the grid', positiveInt, 10)
     .option('--scale <n>', 'grid upscaling factor', positiveInt, 3)
     .option('--load', 'decode (or read the cache), verify checksums and report the load time')
@@ -47,7 +47,7 @@ export function registerDataCommand(program: Command): void {
         if (raw.cacheNote) console.error(`${spec.name}: ${raw.cacheNote}`);
         if (opts.grid) {
           const file = join(opts.grid, `${spec.name}-grid.png`);
-          writeGrid(splitRaw(spec, raw.data, ['train']).train!, file, { perClass: opts.perClass, scale: opts.scale });
+          writeGrid(splitRaw(spec, raw.data, ['validation']).validation!, file, { perClass: opts.perClass, scale: opts.scale });
           say(`${spec.name}: wrote ${file} (rows: ${spec.classNames.join(', ')})`);
         }
       }

@@ -4,11 +4,12 @@ import { registerDataCommand } from './data.js';
 import { registerTrainCommand } from './train.js';
 import { registerEvalCommand } from './eval.js';
 import { registerSampleCommand } from './sample.js';
+import { registerDoctorCommand } from './doctor.js';
 
 export function registerCommands(program: Command): void {
-  void program;
   registerDataCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerSampleCommand(program);
+  registerDoctorCommand(program);
 }

@@ -3,6 +3,7 @@
 import type { Backend } from './backend.js';
 import { jsBackend } from './js.js';
 import { loadNativeBackend } from './native.js';
+import { profiled } from './profile.js';
 
 export type BackendName = 'js' | 'native';
 
@@ -43,7 +44,11 @@ function choose(): Backend {
 }
 
 export function backend(): Backend {
-  return (current ??= choose());
+  return (current ??= withProfile(choose()));
+}
+
+function withProfile(b: Backend): Backend {
+  return process.env.GTN_PROFILE ? profiled(b) : b;
 }
 
 export function backendStatus(): BackendStatus {
@@ -54,12 +59,12 @@ export function backendStatus(): BackendStatus {
 /** Switches backend for everything computed from now on (tensors already made keep their data). */
 export function setBackend(name: BackendName): void {
   if (name === 'js') {
-    current = jsBackend;
+    current = withProfile(jsBackend);
     status = { active: 'js', nativeAvailable: 'backend' in native(), reason: 'selected' };
     return;
   }
   const n = native();
   if (!('backend' in n)) throw new Error(`the native backend cannot load: ${n.error}`);
-  current = n.backend;
+  current = withProfile(n.backend);
   status = { active: 'native', nativeAvailable: true };
 }

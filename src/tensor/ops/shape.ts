@@ -137,11 +137,31 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   });
 }
 
+// A gather remembers its source and indices, so that a gather of a gather (upsample then reflect-pad, say)
+// reads the original source once through the composed indices instead of materialising the middle tensor.
+const gatherSources = new WeakMap<Tensor, { src: Tensor; idx: Int32Array }>();
+const composed = new WeakMap<Int32Array, WeakMap<Int32Array, Int32Array>>();
+
+function compose(inner: Int32Array, outer: Int32Array): Int32Array {
+  let byOuter = composed.get(inner);
+  if (!byOuter) composed.set(inner, (byOuter = new WeakMap()));
+  let c = byOuter.get(outer);
+  if (!c) {
+    c = new Int32Array(outer.length);
+    for (let i = 0; i < outer.length; i++) c[i] = inner[outer[i]];
+    byOuter.set(outer, c);
+  }
+  return c;
+}
+
 /** out[i] = x.flat[idx[i]], shaped `shape`. The building block of indexing, reflect padding, upsampling. */
 export function gatherFlat(x: Tensor, idx: Int32Array, shape: readonly number[]): Tensor {
   assertFloat('gather', x);
   if (sizeOf(shape) !== idx.length) throw new ShapeError(`gather: ${idx.length} indices cannot fill shape ${shapeStr(shape)}`);
+  const prior = gatherSources.get(x);
+  if (prior) return gatherFlat(prior.src, compose(prior.idx, idx), shape);
   const out = new Tensor(B().gather(f32(x), idx), shape);
+  gatherSources.set(out, { src: x, idx });
   return record1('gather', [x], out, (g) => [scatterAddFlat(g, idx, x.shape)]);
 }
 

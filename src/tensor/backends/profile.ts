@@ -1,0 +1,37 @@
+// A profiling wrapper around any backend: time and call count per kernel (and per unary/binary op). Turned on
+// with GTN_PROFILE=1; `profileReport()` prints the table (the bench does at exit).
+import type { Backend } from './backend.js';
+
+const stats = new Map<string, { calls: number; ms: number }>();
+
+export function profiled(inner: Backend): Backend {
+  const wrap = <K extends keyof Backend>(name: K) => {
+    const fn = inner[name] as unknown as (...a: unknown[]) => unknown;
+    return (...args: unknown[]) => {
+      const key = name === 'unary' || name === 'binary' ? `${name}:${String(args[0])}` : name;
+      const t0 = performance.now();
+      const r = fn.apply(inner, args);
+      const s = stats.get(key) ?? { calls: 0, ms: 0 };
+      s.calls++;
+      s.ms += performance.now() - t0;
+      stats.set(key, s);
+      return r;
+    };
+  };
+  const out: Record<string, unknown> = { name: `${inner.name}+profile` };
+  for (const k of Object.keys(inner) as (keyof Backend)[]) if (typeof inner[k] === 'function') out[k] = wrap(k);
+  return out as unknown as Backend;
+}
+
+export function profileReport(): string {
+  const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const total = rows.reduce((s, [, v]) => s + v.ms, 0);
+  return [
+    `kernel time ${(total / 1000).toFixed(2)} s`,
+    ...rows.slice(0, 30).map(([k, v]) => `${k.padEnd(28)} ${v.calls.toString().padStart(8)} calls ${(v.ms / 1000).toFixed(3).padStart(9)} s ${((100 * v.ms) / total).toFixed(1).padStart(5)}%`),
+  ].join('\n');
+}
+
+export function resetProfile(): void {
+  stats.clear();
+}
