@@ -1,6 +1,6 @@
 // CIFAR-style augmentation applied in place to a float32 NCHW batch: random crop from a zero-padded image
 // (pad 4) and a horizontal flip, as torchvision's RandomCrop(32, padding=4) + RandomHorizontalFlip.
-import type { Rng } from './rng.js';
+import type { Rng } from '../tensor/rng.js';
 import type { Batch } from './sampler.js';
 import type { Split } from './splits.js';
 

@@ -2,7 +2,8 @@
 // payload (train x, train y, test x, test y). The header records each source file's size, mtime and SHA-256;
 // a changed size or mtime makes the cache stale. Writes are atomic: temp file, fsync, rename.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomic.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GtnError } from '../errors.js';
@@ -103,27 +104,6 @@ export function writeCache(file: string, name: string, sources: SourceStamp[], d
   const pre = Buffer.alloc(12);
   pre.write(MAGIC, 0, 'latin1');
   pre.writeUInt32LE(hbuf.length, 8);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'wx');
-  try {
-    for (const chunk of [pre, hbuf, ...payload]) writeAll(fd, chunk);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
-  // Persist the rename itself; not possible on every platform, so best effort.
-  try {
-    const dfd = openSync(dirname(file), 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
-  } catch { /* ignore */ }
+  writeFileAtomic(file, [pre, hbuf, ...payload]);
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-}

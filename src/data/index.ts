@@ -4,7 +4,6 @@ export type { DatasetName, DatasetSpec, SplitName, Digests, Availability } from 
 export { loadDataset, loadRaw, loadSplit, splitRaw } from './load.js';
 export type { Dataset, LoadOptions, RawLoad } from './load.js';
 export type { Split } from './splits.js';
-export { Rng } from './rng.js';
 export { BatchSampler, IndexSampler, epochBatches, gather } from './sampler.js';
 export type { Batch, SamplerOptions } from './sampler.js';
 export { applyCropFlip, blackFill, cifarAugment, randomCropFlip } from './augment.js';

@@ -1,7 +1,7 @@
 // Seeded mini-batch sampling from a Split. The index stream and the augmentation draw from separate forks
 // of the seed, so turning augmentation on does not change which images are picked.
 import type { Augment } from './augment.js';
-import { Rng } from './rng.js';
+import { Rng } from '../tensor/rng.js';
 import type { Split } from './splits.js';
 
 export interface Batch {

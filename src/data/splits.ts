@@ -1,6 +1,6 @@
 // Train / validation / test splits as plain typed arrays: float32 NCHW normalised pixels, int32 labels.
 // Validation is carved from the source training set by a fixed-seed permutation, so it never changes.
-import { Rng } from './rng.js';
+import { Rng } from '../tensor/rng.js';
 import type { RawPart } from './sources.js';
 
 export const VALIDATION_SEED = 1912_07768; // the paper's arXiv id

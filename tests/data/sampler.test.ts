@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  BatchSampler, IndexSampler, Rng, applyCropFlip, blackFill, cifarAugment, epochBatches, gather, randomCropFlip, type Batch,
+  BatchSampler, IndexSampler, applyCropFlip, blackFill, cifarAugment, epochBatches, gather, randomCropFlip, type Batch,
 } from '../../src/data/index.js';
 import { fakeSplit } from './helpers.js';
+import { Rng } from '../../src/tensor/rng.js';
 
 const split = fakeSplit(100);
 const img = 3 * 8 * 8;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../../src/data/index.js';
+import { Rng } from '../../src/tensor/rng.js';
 
 const draw = (r: Rng, n: number): number[] => Array.from({ length: n }, () => r.u32());
 
