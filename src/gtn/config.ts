@@ -97,6 +97,19 @@ export const PRESETS = {
     evalLearners: 1,
     evalImages: 2000,
   },
+  /** Small and quick: the curricula / baselines comparison (bench/curricula.ts). */
+  compare: {
+    ...base,
+    steps: 16,
+    batch: 64,
+    learner: { kind: 'conv', widths: [16, 32, 64] },
+    innerLr: 0.1,
+    generator: { noiseDim: 64, hidden: 128, channels: 16, weightNorm: true },
+    meta: { ...base.meta, iterations: 60, clipNorm: 10 },
+    evalEvery: 20,
+    evalLearners: 1,
+    evalImages: 1000,
+  },
   /** Seconds, not hours: for tests and smoke runs. */
   tiny: {
     ...base,

@@ -67,7 +67,7 @@ describe('gtn train --resume', () => {
     assert.notEqual(again.status, 0);
     assert.match(again.stderr, /already holds a run; use --resume/);
     const bad = spawnSync(process.execPath, [bin, 'train', '--preset', 'nope', '--out', join(work, 'x')], { env, encoding: 'utf8' });
-    assert.match(bad.stderr, /--preset must be one of paper, cpu, tiny; got 'nope'/);
+    assert.match(bad.stderr, /--preset must be one of paper, cpu, compare, tiny; got 'nope'/);
     const badNum = spawnSync(process.execPath, [bin, 'train', '--steps', 'many'], { env, encoding: 'utf8' });
     assert.match(badNum.stderr, /--steps expects a non-negative integer, got 'many'/);
     const missing = spawnSync(process.execPath, [bin, 'eval', join(work, 'nothing-here')], { env, encoding: 'utf8' });
