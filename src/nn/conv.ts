@@ -1,7 +1,7 @@
 // 2-D convolution layer over explicit parameters, weight-normalised by default.
 import { Rng, Tensor, add, conv2d, reshape, zeros, type Conv2dOptions } from '../tensor/index.js';
 import { kaimingNormal } from './init.js';
-import { initialGain, scaleUnits, weightNormScale } from './weightNorm.js';
+import { initialGain, scaleWeight, weightNormScale } from './weightNorm.js';
 import type { LinearInit } from './linear.js';
 
 /** Weight-normalised: {v, g, b}; plain: {w, b}. Weights are [out, in/groups, kh, kw]. */
@@ -19,7 +19,8 @@ export function initConv(inC: number, outC: number, kernel: number | readonly [n
 
 export function conv(p: ConvParams, x: Tensor, opts: Conv2dOptions = {}): Tensor {
   let y: Tensor;
-  if ('v' in p) y = scaleUnits(conv2d(x, p.v, opts), weightNormScale(p.v, p.g));
+  // The weight is nearly always far smaller than the output, so the scale goes on the weight.
+  if ('v' in p) y = conv2d(x, scaleWeight(p.v, weightNormScale(p.v, p.g)), opts);
   else y = conv2d(x, p.w, opts);
   return p.b ? add(y, reshape(p.b, [p.b.shape[0], 1, 1])) : y;
 }

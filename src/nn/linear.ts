@@ -1,7 +1,7 @@
 // Fully connected layer over explicit parameters, weight-normalised by default.
 import { Rng, Tensor, add, matmul, zeros } from '../tensor/index.js';
 import { kaimingNormal } from './init.js';
-import { initialGain, scaleUnits, weightNormScale } from './weightNorm.js';
+import { initialGain, scaleUnits, scaleWeight, weightNormScale } from './weightNorm.js';
 
 /** Weight-normalised: {v, g, b}; plain: {w, b}. Weights are [out, in]. */
 export type LinearParams = { v: Tensor; g: Tensor; b?: Tensor } | { w: Tensor; b?: Tensor };
@@ -24,7 +24,9 @@ export function initLinear(inF: number, outF: number, rng: Rng, o: LinearInit = 
 /** x [N, in] -> [N, out]. */
 export function linear(p: LinearParams, x: Tensor): Tensor {
   let y: Tensor;
-  if ('v' in p) y = scaleUnits(matmul(x, p.v, { transB: true }), weightNormScale(p.v, p.g));
-  else y = matmul(x, p.w, { transB: true });
+  if ('v' in p) {
+    const scale = weightNormScale(p.v, p.g);
+    y = p.v.size <= x.shape[0] * p.v.shape[0] ? matmul(x, scaleWeight(p.v, scale), { transB: true }) : scaleUnits(matmul(x, p.v, { transB: true }), scale);
+  } else y = matmul(x, p.w, { transB: true });
   return p.b ? add(y, p.b) : y;
 }

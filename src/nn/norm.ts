@@ -8,9 +8,6 @@ function statAxes(x: Tensor): number[] {
   throw new ShapeError(`batchNorm: expected [N, C] or [N, C, H, W], got [${x.shape.join(', ')}]`);
 }
 
-function perChannel(t: Tensor, x: Tensor): Tensor {
-  return x.rank === 4 ? reshape(t, [t.shape[0], 1, 1]) : t;
-}
 
 /**
  * Mean-only batch norm (Salimans & Kingma 2016), used by GTN learners: x - mean(x) + beta, no variance and no
@@ -19,7 +16,8 @@ function perChannel(t: Tensor, x: Tensor): Tensor {
  */
 export function meanOnlyBatchNorm(x: Tensor, beta: Tensor, center?: Tensor): { y: Tensor; mean: Tensor } {
   const m = center ?? mean(x, statAxes(x), true);
-  return { y: add(sub(x, m), perChannel(beta, x)), mean: m };
+  // x - (m - beta): the shift is combined on the small per-channel tensors, one pass over x.
+  return { y: sub(x, sub(m, reshape(beta, m.shape))), mean: m };
 }
 
 /** Standard batch norm with training-mode batch statistics (as the generator uses). */
@@ -28,6 +26,7 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   const m = mean(x, axes, true);
   const centered = sub(x, m);
   const variance = mean(square(centered), axes, true);
-  const normed = div(centered, sqrt(addScalar(variance, eps)));
-  return add(mul(normed, perChannel(gamma, x)), perChannel(beta, x));
+  // gamma / sqrt(var + eps) is formed on the per-channel statistics: two passes over x instead of three.
+  const scale = div(reshape(gamma, variance.shape), sqrt(addScalar(variance, eps)));
+  return add(mul(centered, scale), reshape(beta, variance.shape));
 }
