@@ -390,3 +390,27 @@ test('recycled output buffers: live outputs are never reused, zero-filled kernel
     }
   }
 });
+
+test('two JS threads (worker_threads) using the addon at once get correct, identical results', { skip }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { nativeAddonPath } = await import('../../src/tensor/backends/native.js');
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const addon = require(workerData.path);
+    const a = new Float32Array(workerData.a), b = new Float32Array(workerData.b);
+    let last;
+    for (let i = 0; i < 40; i++) last = addon.matmul(a, b, 1, 128, 256, 300, false, false, 0, 0);
+    parentPort.postMessage(Array.from(last));`;
+  const a = randn(128 * 256);
+  const b = randn(256 * 300);
+  const ref = nb.matmul(a, b, 1, 128, 256, 300, false, false, 0, 0);
+  const w = new Worker(src, { eval: true, workerData: { path: nativeAddonPath(), a: Array.from(a), b: Array.from(b) } });
+  const done = new Promise<number[]>((res, rej) => {
+    w.on('message', res);
+    w.on('error', rej);
+  });
+  for (let i = 0; i < 40; i++) sameBits(nb.matmul(a, b, 1, 128, 256, 300, false, false, 0, 0), ref, `main thread call ${i}`);
+  const fromWorker = Float32Array.from(await done);
+  await w.terminate();
+  sameBits(fromWorker, ref, 'worker thread result');
+});

@@ -2,6 +2,12 @@
 // Kernels take the Float32Array/Int32Array buffers zero-copy and return fresh arrays. The addon runs its
 // kernels on a persistent thread pool (GTN_THREADS, default: the number of cores) and picks its SIMD path
 // (avx512, avx2 or portable) at run time.
+//
+// Environment: GTN_THREADS (pool size, default: cores available to the process). GTN_MALLOC_TUNE=0 keeps glibc's
+// default mmap/trim thresholds (by default the addon raises them so that the memory of freed tensors is reused
+// instead of paying first-touch page faults on every large output). GTN_EXTERNAL_POOL=1 hands outputs out from
+// the addon's own recycling pool (GTN_POOL_MB idle MiB, default 1024; GTN_THP=1 advises huge pages) - it only
+// recycles when the event loop turns between ops, since Node runs N-API finalizers from the event loop.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -35,8 +41,8 @@ export interface NativeAddon {
   /** 0 auto, 1 portable, 2 avx2, 3 avx512 (capped at what the CPU supports); returns the path now in use. */
   forceSimdPath(which: number): string;
   simdLanes(): number;
-  /** [clockHz, min FMA FLOP/s per thread, total FMA FLOP/s over all threads, threads]. */
-  measurePeak(seconds: number): [number, number, number, number];
+  /** [clockHz, FMA FLOP/s of the slowest thread, summed over all threads, threads, of the fastest thread]. */
+  measurePeak(seconds: number): [number, number, number, number, number];
 }
 
 // Op codes: the order of the enums in native/src/ops.h.

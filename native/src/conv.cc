@@ -1,0 +1,405 @@
+// conv2d via im2col + GEMM (1x1 stride-1 unpadded convs are plain GEMMs), and pooling.
+// Parallel over images (each thread has its own im2col scratch); with a single image the GEMM itself is
+// threaded. Every output element is computed by the same operations whatever the partition.
+#include "conv.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "gemm.h"
+#include "pool.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#define GTN_X86_CLONES 1
+#endif
+
+namespace gtn {
+namespace {
+
+thread_local std::vector<float> tl_col;
+
+float* col_buf(size_t n) {
+  if (tl_col.size() < n) tl_col.resize(n);
+  return tl_col.data();
+}
+
+bool is_pointwise(const ConvGeom& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
+}
+
+// col rows [r0, r1) of the im2col matrix [Cg*kh*kw, Ho*Wo] for one image/group; xg points at channel 0 of the group.
+void im2col(const float* xg, const ConvGeom& g, int64_t r0, int64_t r1, float* col) {
+  const int64_t P = g.Ho * g.Wo, kk = g.kh * g.kw;
+  for (int64_t r = r0; r < r1; ++r) {
+    int64_t c = r / kk, ki = (r % kk) / g.kw, kj = r % g.kw;
+    const float* xc = xg + c * g.H * g.W;
+    float* dst = col + (r - r0) * P;
+    // valid ow range: 0 <= ow*sw - pl + kj < W
+    int64_t owb = 0, owe = g.Wo;
+    {
+      int64_t lo = g.pl - kj;  // need ow*sw >= lo
+      owb = lo > 0 ? (lo + g.sw - 1) / g.sw : 0;
+      int64_t hi = g.W - 1 + g.pl - kj;  // ow*sw <= hi
+      owe = hi < 0 ? 0 : std::min<int64_t>(g.Wo, hi / g.sw + 1);
+      if (owb > owe) owb = owe;
+    }
+    for (int64_t oh = 0; oh < g.Ho; ++oh) {
+      int64_t ih = oh * g.sh - g.pt + ki;
+      float* d = dst + oh * g.Wo;
+      if (ih < 0 || ih >= g.H) {
+        std::memset(d, 0, sizeof(float) * g.Wo);
+        continue;
+      }
+      const float* xr = xc + ih * g.W - g.pl + kj;
+      for (int64_t ow = 0; ow < owb; ++ow) d[ow] = 0.f;
+      if (g.sw == 1)
+        std::memcpy(d + owb, xr + owb, sizeof(float) * (owe - owb));
+      else
+        for (int64_t ow = owb; ow < owe; ++ow) d[ow] = xr[ow * g.sw];
+      for (int64_t ow = owe; ow < g.Wo; ++ow) d[ow] = 0.f;
+    }
+  }
+}
+
+// dx (one image/group) += col2im(col) for col rows [r0, r1) (col holds those rows only)
+void col2im(const float* col, const ConvGeom& g, int64_t r0, int64_t r1, float* dxg) {
+  const int64_t P = g.Ho * g.Wo, kk = g.kh * g.kw;
+  col -= r0 * P;
+  for (int64_t r = r0; r < r1; ++r) {
+    int64_t c = r / kk, ki = (r % kk) / g.kw, kj = r % g.kw;
+    float* xc = dxg + c * g.H * g.W;
+    const float* src = col + r * P;
+    int64_t lo = g.pl - kj;
+    int64_t owb = lo > 0 ? (lo + g.sw - 1) / g.sw : 0;
+    int64_t hi = g.W - 1 + g.pl - kj;
+    int64_t owe = hi < 0 ? 0 : std::min<int64_t>(g.Wo, hi / g.sw + 1);
+    for (int64_t oh = 0; oh < g.Ho; ++oh) {
+      int64_t ih = oh * g.sh - g.pt + ki;
+      if (ih < 0 || ih >= g.H) continue;
+      float* xr = xc + ih * g.W - g.pl + kj;
+      const float* s = src + oh * g.Wo;
+      if (g.sw == 1)
+        for (int64_t ow = owb; ow < owe; ++ow) xr[ow] += s[ow];
+      else
+        for (int64_t ow = owb; ow < owe; ++ow) xr[ow * g.sw] += s[ow];
+    }
+  }
+}
+
+
+// ---------------------------------------------------------------- direct convolution (few output channels)
+// For stride-1 convs with at most kDirectMaxOg output channels per group, im2col + GEMM degenerates into
+// matrix-vector work that streams a col matrix 9x the size of the image; the direct loops below touch only
+// the image and the (L1-resident) output plane. Arithmetic is plain mul-then-add (contraction is off), so
+// every SIMD clone computes the same bits; per-element summation order is fixed by the loops, not by threads.
+constexpr int64_t kDirectMaxOg = 4;
+
+bool use_direct(const ConvGeom& g) { return g.sh == 1 && g.sw == 1 && g.O / g.G <= kDirectMaxOg && !is_pointwise(g); }
+
+inline void valid_ow(const ConvGeom& g, int64_t kj, int64_t& owb, int64_t& owe) {
+  int64_t lo = g.pl - kj;
+  owb = lo > 0 ? lo : 0;
+  int64_t hi = g.W - 1 + g.pl - kj;
+  owe = hi < 0 ? 0 : std::min<int64_t>(g.Wo, hi + 1);
+  if (owb > owe) owb = owe;
+}
+
+#ifdef GTN_X86_CLONES
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void direct_fwd_image(const float* xg, const float* wg, float* og, const ConvGeom& g) {
+  const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo;
+  for (int64_t o = 0; o < Og; ++o) {
+    float* op = og + o * P;
+    for (int64_t i = 0; i < P; ++i) op[i] = 0.f;
+    for (int64_t c = 0; c < Cg; ++c) {
+      const float* xc = xg + c * g.H * g.W;
+      for (int64_t ki = 0; ki < g.kh; ++ki)
+        for (int64_t kj = 0; kj < g.kw; ++kj) {
+          const float wv = wg[((o * Cg + c) * g.kh + ki) * g.kw + kj];
+          int64_t owb, owe;
+          valid_ow(g, kj, owb, owe);
+          for (int64_t oh = 0; oh < g.Ho; ++oh) {
+            int64_t ih = oh - g.pt + ki;
+            if (ih < 0 || ih >= g.H) continue;
+            const float* xr = xc + ih * g.W - g.pl + kj;
+            float* orow = op + oh * g.Wo;
+            for (int64_t ow = owb; ow < owe; ++ow) orow[ow] = orow[ow] + wv * xr[ow];
+          }
+        }
+    }
+  }
+}
+
+#ifdef GTN_X86_CLONES
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void direct_bwd_input_image(const float* gg, const float* wg, float* dxg, const ConvGeom& g) {
+  const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo;
+  for (int64_t c = 0; c < Cg; ++c) {
+    float* dc = dxg + c * g.H * g.W;
+    for (int64_t o = 0; o < Og; ++o) {
+      const float* gp = gg + o * P;
+      for (int64_t ki = 0; ki < g.kh; ++ki)
+        for (int64_t kj = 0; kj < g.kw; ++kj) {
+          const float wv = wg[((o * Cg + c) * g.kh + ki) * g.kw + kj];
+          int64_t owb, owe;
+          valid_ow(g, kj, owb, owe);
+          for (int64_t oh = 0; oh < g.Ho; ++oh) {
+            int64_t ih = oh - g.pt + ki;
+            if (ih < 0 || ih >= g.H) continue;
+            float* xr = dc + ih * g.W - g.pl + kj;
+            const float* grow = gp + oh * g.Wo;
+            for (int64_t ow = owb; ow < owe; ++ow) xr[ow] = xr[ow] + wv * grow[ow];
+          }
+        }
+    }
+  }
+}
+
+// dw[o, c, ki, kj] for channels [c0, c1) of one group, all images in order.
+#ifdef GTN_X86_CLONES
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void direct_bwd_weight(const float* x, const float* gy, float* dwg, const ConvGeom& g, int64_t gi, int64_t c0,
+                       int64_t c1) {
+  const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo;
+  std::vector<float> accv(g.Wo + 1);
+  float* accbuf = accv.data();
+  for (int64_t n = 0; n < g.N; ++n) {
+    const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
+    const float* ggp = gy + (n * g.O + gi * Og) * P;
+    for (int64_t o = 0; o < Og; ++o)
+      for (int64_t c = c0; c < c1; ++c) {
+        const float* xc = xg + c * g.H * g.W;
+        for (int64_t ki = 0; ki < g.kh; ++ki)
+          for (int64_t kj = 0; kj < g.kw; ++kj) {
+            int64_t owb, owe;
+            valid_ow(g, kj, owb, owe);
+            // per-column partial sums over the rows (vectorised along ow), then a fixed pairwise fold
+            float* acc = accbuf;
+            for (int64_t q = 0; q < g.Wo; ++q) acc[q] = 0.f;
+            for (int64_t oh = 0; oh < g.Ho; ++oh) {
+              int64_t ih = oh - g.pt + ki;
+              if (ih < 0 || ih >= g.H) continue;
+              const float* xr = xc + ih * g.W - g.pl + kj;
+              const float* grow = ggp + o * P + oh * g.Wo;
+              for (int64_t ow = owb; ow < owe; ++ow) acc[ow] = acc[ow] + grow[ow] * xr[ow];
+            }
+            int64_t len = g.Wo;
+            while (len > 1) {
+              int64_t half = (len + 1) / 2;
+              for (int64_t q = 0; q + half < len; ++q) acc[q] = acc[q] + acc[q + half];
+              len = half;
+            }
+            float part0 = acc[0];
+            float& d = dwg[((o * Cg + c) * g.kh + ki) * g.kw + kj];
+            d = n == 0 ? part0 : d + part0;
+          }
+      }
+  }
+}
+
+}  // namespace
+
+void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
+  const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;
+  const bool pw = is_pointwise(g);
+  auto image = [&](int64_t n) {
+    for (int64_t gi = 0; gi < g.G; ++gi) {
+      const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
+      const float* wg = w + gi * Og * Kd;
+      float* og = out + (n * g.O + gi * Og) * P;
+      if (use_direct(g)) {
+        direct_fwd_image(xg, wg, og, g);
+      } else if (pw) {
+        sgemm(false, false, Og, P, Kd, wg, Kd, xg, P, og, P, false);
+      } else {
+        // im2col in chunks of kGemmKC rows, so the chunk stays in L2 while the GEMM packs it. The GEMM splits
+        // K at the same multiples of kGemmKC and adds the blocks in the same order, so chunking does not
+        // change a single bit of the result (M > 2; the few-row path is deterministic too).
+        int64_t ch = std::min<int64_t>(Kd, kGemmKC);
+        float* col = col_buf((size_t)(ch * P));
+        for (int64_t k0 = 0; k0 < Kd; k0 += kGemmKC) {
+          int64_t kc = std::min<int64_t>(kGemmKC, Kd - k0);
+          im2col(xg, g, k0, k0 + kc, col);
+          sgemm(false, false, Og, P, kc, wg + k0, Kd, col, P, og, P, k0 > 0);
+        }
+      }
+    }
+  };
+  if (g.N >= 2 && num_threads() > 1 && (double)g.N * g.O * P * Kd > 2e5) {
+    parallel_tasks((int)std::min<int64_t>(g.N, 65535), [&](int t, int nt) {
+      // images claimed dynamically (a descheduled thread does not stall the rest); each image is computed the
+      // same way whoever runs it
+      for (int64_t n = t; n < g.N; n += nt) image(n);
+    });
+  } else {
+    for (int64_t n = 0; n < g.N; ++n) image(n);
+  }
+}
+
+void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;
+  const bool pw = is_pointwise(g);
+  auto image = [&](int64_t n) {
+    for (int64_t gi = 0; gi < g.G; ++gi) {
+      float* dxg = dx + (n * g.C + gi * Cg) * g.H * g.W;
+      const float* A = w + gi * Og * Kd;  // [Og, Kd], used transposed
+      const float* B = gy + (n * g.O + gi * Og) * P;
+      if (use_direct(g)) {
+        direct_bwd_input_image(B, A, dxg, g);
+      } else if (pw) {
+        sgemm(true, false, Kd, P, Og, A, Kd, B, P, dxg, P, false);
+      } else {
+        // dcol rows in chunks that stay in L2 (rows are independent; col2im adds them in row order as before)
+        const int64_t RCH = 256;
+        float* col = col_buf((size_t)(std::min(Kd, RCH) * P));
+        for (int64_t r0 = 0; r0 < Kd; r0 += RCH) {
+          int64_t r1 = std::min(Kd, r0 + RCH);
+          sgemm(true, false, r1 - r0, P, Og, A + r0, Kd, B, P, col, P, false);
+          col2im(col, g, r0, r1, dxg);
+        }
+      }
+    }
+  };
+  if (g.N >= 2 && num_threads() > 1 && (double)g.N * g.O * P * Kd > 2e5) {
+    parallel_tasks((int)std::min<int64_t>(g.N, 65535), [&](int t, int nt) {
+      // images claimed dynamically (a descheduled thread does not stall the rest); each image is computed the
+      // same way whoever runs it
+      for (int64_t n = t; n < g.N; n += nt) image(n);
+    });
+  } else {
+    for (int64_t n = 0; n < g.N; ++n) image(n);
+  }
+}
+
+void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  // dW_g [Og, Kd] = sum_n gy_ng [Og, P] @ col_ng^T; images accumulated in order 0..N-1.
+  // Threads own disjoint column ranges of dW (rows of col), or row ranges of dW when Kd is small.
+  const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;
+  const bool pw = is_pointwise(g);
+  if (use_direct(g)) {
+    for (int64_t gi = 0; gi < g.G; ++gi) {
+      float* dwg = dw + gi * Og * Kd;
+      if (num_threads() > 1 && Cg >= 2 && (double)g.N * Og * P * Kd > 2e5)
+        parallel_for(Cg, 2, 1, [&](int64_t c0, int64_t c1) { direct_bwd_weight(x, gy, dwg, g, gi, c0, c1); });
+      else
+        direct_bwd_weight(x, gy, dwg, g, gi, 0, Cg);
+    }
+    return;
+  }
+  for (int64_t gi = 0; gi < g.G; ++gi) {
+    float* dwg = dw + gi * Og * Kd;
+    bool byCols = Kd >= 64;
+    bool threaded = num_threads() > 1 && (double)g.N * Og * P * Kd > 2e5 && (byCols || Og >= 16);
+    auto work = [&](int64_t a0, int64_t a1) {  // columns [a0,a1) if byCols else rows
+      int64_t c0 = byCols ? a0 : 0, c1 = byCols ? a1 : Kd;
+      int64_t r0 = byCols ? 0 : a0, r1 = byCols ? Og : a1;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
+        const float* B;
+        if (pw) {
+          B = xg + c0 * P;
+        } else {
+          float* col = col_buf((size_t)((c1 - c0) * P));
+          im2col(xg, g, c0, c1, col);
+          B = col;
+        }
+        const float* A = gy + (n * g.O + gi * Og + r0) * P;
+        sgemm_serial(false, true, r1 - r0, c1 - c0, P, A, P, B, P, dwg + r0 * Kd + c0, Kd, n > 0);
+      }
+    };
+    if (!threaded) {
+      work(0, byCols ? Kd : Og);
+    } else if (byCols) {
+      parallel_for(Kd, 2, 32, work);
+    } else {
+      parallel_for(Og, 2, 8, work);
+    }
+  }
+}
+
+void maxpool2d(const float* x, float* out, int32_t* arg, const PoolGeom& p) {
+  const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
+  parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
+               [&](int64_t a, int64_t b) {
+                 for (int64_t pl = a; pl < b; ++pl) {
+                   const float* xp = x + pl * HW;
+                   float* op = out + pl * P;
+                   int32_t* ap = arg + pl * P;
+                   for (int64_t oh = 0; oh < p.Ho; ++oh) {
+                     int64_t h0 = oh * p.sh - p.pt;
+                     int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
+                     for (int64_t ow = 0; ow < p.Wo; ++ow) {
+                       int64_t w0 = ow * p.sw - p.pl;
+                       int64_t wb = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kw, p.W);
+                       float m = -std::numeric_limits<float>::infinity();
+                       int64_t mi = -1;
+                       for (int64_t h = hb; h < he; ++h)
+                         for (int64_t w = wb; w < we; ++w) {
+                           float v = xp[h * p.W + w];
+                           if (mi < 0 || v > m) {
+                             m = v;
+                             mi = h * p.W + w;
+                           }
+                         }
+                       op[oh * p.Wo + ow] = m;
+                       ap[oh * p.Wo + ow] = mi < 0 ? -1 : (int32_t)(pl * HW + mi);
+                     }
+                   }
+                 }
+               });
+}
+
+void avgpool2d(const float* x, float* out, const PoolGeom& p) {
+  const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
+  const float inv = 1.f / (float)(p.kh * p.kw);
+  parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
+               [&](int64_t a, int64_t b) {
+                 for (int64_t pl = a; pl < b; ++pl) {
+                   const float* xp = x + pl * HW;
+                   float* op = out + pl * P;
+                   for (int64_t oh = 0; oh < p.Ho; ++oh) {
+                     int64_t h0 = oh * p.sh - p.pt;
+                     int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
+                     for (int64_t ow = 0; ow < p.Wo; ++ow) {
+                       int64_t w0 = ow * p.sw - p.pl;
+                       int64_t wb = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kw, p.W);
+                       float s = 0.f;
+                       for (int64_t h = hb; h < he; ++h)
+                         for (int64_t w = wb; w < we; ++w) s += xp[h * p.W + w];
+                       op[oh * p.Wo + ow] = s * inv;
+                     }
+                   }
+                 }
+               });
+}
+
+void avgpool2d_backward(const float* gy, float* dx, const PoolGeom& p) {
+  const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
+  const float inv = 1.f / (float)(p.kh * p.kw);
+  parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
+               [&](int64_t a, int64_t b) {
+                 for (int64_t pl = a; pl < b; ++pl) {
+                   float* xp = dx + pl * HW;
+                   const float* gp = gy + pl * P;
+                   for (int64_t oh = 0; oh < p.Ho; ++oh) {
+                     int64_t h0 = oh * p.sh - p.pt;
+                     int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
+                     for (int64_t ow = 0; ow < p.Wo; ++ow) {
+                       int64_t w0 = ow * p.sw - p.pl;
+                       int64_t wb = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kw, p.W);
+                       float v = gp[oh * p.Wo + ow] * inv;
+                       for (int64_t h = hb; h < he; ++h)
+                         for (int64_t w = wb; w < we; ++w) xp[h * p.W + w] += v;
+                     }
+                   }
+                 }
+               });
+}
+
+}  // namespace gtn

@@ -1,0 +1,32 @@
+// Non-GEMM kernels of the gtn native backend.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace gtn {
+
+typedef std::vector<int64_t> Dims;
+
+// Unary op codes (must match src/tensor/backends/native.ts).
+enum UnaryCode {
+  U_NEG, U_EXP, U_LOG, U_SQRT, U_TANH, U_SIGMOID, U_RELU, U_ABS, U_SIGN, U_SQUARE, U_RECIPROCAL,
+  U_LEAKYRELU, U_LEAKYRELUMASK, U_STEP, U_ADDSCALAR, U_MULSCALAR, U_POWSCALAR, U_COUNT
+};
+enum BinaryCode { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_GT, B_GE, B_LT, B_LE, B_EQ, B_COUNT };
+
+void unary(int op, const float* x, float* out, int64_t n, float param);
+void binary(int op, const float* a, const Dims& aShape, const float* b, const Dims& bShape, float* out,
+            const Dims& outShape);
+void where(const float* c, const Dims& cShape, const float* a, const Dims& aShape, const float* b, const Dims& bShape,
+           float* out, const Dims& outShape);
+// isMax: reduceMax instead of reduceSum.
+void reduce(bool isMax, const float* x, const Dims& shape, const std::vector<bool>& reduced, float* out);
+void argmax(const float* x, const Dims& shape, int axis, int32_t* out);
+void permute(const float* x, const Dims& shape, const Dims& perm, float* out);
+void slice(const float* x, const Dims& shape, const Dims& begin, const Dims& size, float* out);
+void pad_zero(const float* x, const Dims& shape, const Dims& before, const Dims& after, float* out);
+void concat(const std::vector<const float*>& xs, const std::vector<Dims>& shapes, int axis, float* out);
+void gather(const float* x, const int32_t* idx, int64_t n, float* out);
+void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out);
+
+}  // namespace gtn

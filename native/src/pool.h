@@ -1,0 +1,36 @@
+// Persistent thread pool with static partitioning (gtn native backend).
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace gtn {
+
+int num_threads();
+void set_threads(int n);
+bool in_parallel();
+
+// Runs fn(t, nt) for t in [0, nt), nt = min(num_threads(), max_tasks). The calling thread runs t = 0.
+// Runs inline (nt = 1) when nested inside another parallel region or when max_tasks <= 1.
+void parallel(int max_tasks, const std::function<void(int, int)>& fn);
+
+// Runs fn(task, ntasks) for every task in [0, ntasks) (ntasks may exceed the thread count; at most 65535):
+// tasks are claimed dynamically by whichever pool thread is free. Inline and in order when nested.
+void parallel_tasks(int ntasks, const std::function<void(int, int)>& fn);
+
+// Static partition of [0, n) into nt parts, boundaries on multiples of `align` (the last part takes the rest).
+inline void split_range(int64_t n, int t, int nt, int64_t align, int64_t& b, int64_t& e) {
+  int64_t units = (n + align - 1) / align;
+  int64_t per = units / nt, rem = units % nt;
+  int64_t ub = t * per + (t < rem ? t : rem);
+  int64_t ue = ub + per + (t < rem ? 1 : 0);
+  b = ub * align;
+  e = ue * align;
+  if (b > n) b = n;
+  if (e > n) e = n;
+}
+
+// Convenience: parallel loop over [0, n) with static chunks aligned to `align`; runs single-threaded when
+// n < min_parallel. fn(begin, end).
+void parallel_for(int64_t n, int64_t min_parallel, int64_t align, const std::function<void(int64_t, int64_t)>& fn);
+
+}  // namespace gtn
