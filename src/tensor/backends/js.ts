@@ -1,6 +1,6 @@
 // The reference backend: plain TypeScript loops, written for clarity first and tolerable speed second.
 // The native backend is tested against it.
-import type { Backend, BinaryOp, Shape, UnaryOp, Window2d } from './backend.js';
+import type { Backend, BinaryOp, Conv2dParams, Shape, UnaryOp, Window2d } from './backend.js';
 import { windowOut } from './backend.js';
 
 const size = (s: Shape): number => s.reduce((a, b) => a * b, 1);
@@ -240,191 +240,127 @@ export const jsBackend: Backend = {
   },
 
   conv2d(x, xShape, w, wShape, p) {
-    const [N, C, H, W] = xShape;
-    const [O, Cg, kh, kw] = wShape;
-    const G = p.groups;
-    const Og = O / G;
-    const Ho = windowOut(H, kh, p.stride[0], p.pad[0], p.pad[1]);
-    const Wo = windowOut(W, kw, p.stride[1], p.pad[2], p.pad[3]);
-    const out = new Float32Array(N * O * Ho * Wo);
-    for (let nI = 0; nI < N; nI++) {
-      for (let o = 0; o < O; o++) {
-        const g = Math.floor(o / Og);
-        for (let oy = 0; oy < Ho; oy++) {
-          for (let ox = 0; ox < Wo; ox++) {
-            let acc = 0;
-            for (let c = 0; c < Cg; c++) {
-              const xc = (nI * C + g * Cg + c) * H;
-              for (let ky = 0; ky < kh; ky++) {
-                const iy = oy * p.stride[0] - p.pad[0] + ky;
-                if (iy < 0 || iy >= H) continue;
-                for (let kx = 0; kx < kw; kx++) {
-                  const ix = ox * p.stride[1] - p.pad[2] + kx;
-                  if (ix < 0 || ix >= W) continue;
-                  acc += x[(xc + iy) * W + ix] * w[((o * Cg + c) * kh + ky) * kw + kx];
-                }
-              }
-            }
-            out[((nI * O + o) * Ho + oy) * Wo + ox] = acc;
-          }
-        }
-      }
-    }
-    return out;
+    const out = new Float64Array(convOutSize(xShape, wShape, p));
+    convTaps(xShape, wShape, p, (xi, wi, oi) => {
+      out[oi] += x[xi] * w[wi];
+    });
+    return Float32Array.from(out);
   },
 
-  conv2dBackwardInput(gr, gShape, w, wShape, xShape, p) {
-    const [N, C, H, W] = xShape;
-    const [O, Cg, kh, kw] = wShape;
-    const [, , Ho, Wo] = gShape;
-    const Og = O / p.groups;
-    const dx = new Float64Array(N * C * H * W);
-    for (let nI = 0; nI < N; nI++) {
-      for (let o = 0; o < O; o++) {
-        const g = Math.floor(o / Og);
-        for (let oy = 0; oy < Ho; oy++) {
-          for (let ox = 0; ox < Wo; ox++) {
-            const gv = gr[((nI * O + o) * Ho + oy) * Wo + ox];
-            if (gv === 0) continue;
-            for (let c = 0; c < Cg; c++) {
-              const xc = (nI * C + g * Cg + c) * H;
-              for (let ky = 0; ky < kh; ky++) {
-                const iy = oy * p.stride[0] - p.pad[0] + ky;
-                if (iy < 0 || iy >= H) continue;
-                for (let kx = 0; kx < kw; kx++) {
-                  const ix = ox * p.stride[1] - p.pad[2] + kx;
-                  if (ix < 0 || ix >= W) continue;
-                  dx[(xc + iy) * W + ix] += gv * w[((o * Cg + c) * kh + ky) * kw + kx];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
+  conv2dBackwardInput(gr, _gShape, w, wShape, xShape, p) {
+    const dx = new Float64Array(size(xShape));
+    convTaps(xShape, wShape, p, (xi, wi, oi) => {
+      dx[xi] += gr[oi] * w[wi];
+    });
     return Float32Array.from(dx);
   },
 
-  conv2dBackwardWeight(x, xShape, gr, gShape, wShape, p) {
-    const [N, C, H, W] = xShape;
-    const [O, Cg, kh, kw] = wShape;
-    const [, , Ho, Wo] = gShape;
-    const Og = O / p.groups;
-    const dw = new Float64Array(O * Cg * kh * kw);
-    for (let nI = 0; nI < N; nI++) {
-      for (let o = 0; o < O; o++) {
-        const g = Math.floor(o / Og);
-        for (let oy = 0; oy < Ho; oy++) {
-          for (let ox = 0; ox < Wo; ox++) {
-            const gv = gr[((nI * O + o) * Ho + oy) * Wo + ox];
-            if (gv === 0) continue;
-            for (let c = 0; c < Cg; c++) {
-              const xc = (nI * C + g * Cg + c) * H;
-              for (let ky = 0; ky < kh; ky++) {
-                const iy = oy * p.stride[0] - p.pad[0] + ky;
-                if (iy < 0 || iy >= H) continue;
-                for (let kx = 0; kx < kw; kx++) {
-                  const ix = ox * p.stride[1] - p.pad[2] + kx;
-                  if (ix < 0 || ix >= W) continue;
-                  dw[((o * Cg + c) * kh + ky) * kw + kx] += gv * x[(xc + iy) * W + ix];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
+  conv2dBackwardWeight(x, xShape, gr, _gShape, wShape, p) {
+    const dw = new Float64Array(size(wShape));
+    convTaps(xShape, wShape, p, (xi, wi, oi) => {
+      dw[wi] += gr[oi] * x[xi];
+    });
     return Float32Array.from(dw);
   },
 
   maxPool2d(x, xShape, win) {
-    const [N, C, H, W] = xShape;
-    const geo = poolGeometry(H, W, win);
-    const out = new Float32Array(N * C * geo.Ho * geo.Wo);
-    const argmax = new Int32Array(out.length);
-    let o = 0;
-    for (let plane = 0; plane < N * C; plane++) {
-      const base = plane * H * W;
-      for (let oy = 0; oy < geo.Ho; oy++) {
-        for (let ox = 0; ox < geo.Wo; ox++, o++) {
-          let best = -Infinity;
-          let bi = -1;
-          for (let ky = 0; ky < geo.kh; ky++) {
-            const iy = oy * geo.sh - geo.pt + ky;
-            if (iy < 0 || iy >= H) continue;
-            for (let kx = 0; kx < geo.kw; kx++) {
-              const ix = ox * geo.sw - geo.pl + kx;
-              if (ix < 0 || ix >= W) continue;
-              const v = x[base + iy * W + ix];
-              if (v > best || bi < 0) {
-                best = v;
-                bi = base + iy * W + ix;
-              }
-            }
-          }
-          out[o] = best;
-          argmax[o] = bi;
-        }
+    const n = poolOutSize(xShape, win);
+    const out = new Float32Array(n).fill(-Infinity);
+    const argmax = new Int32Array(n).fill(-1);
+    poolTaps(xShape, win, (xi, oi) => {
+      if (x[xi] > out[oi] || argmax[oi] < 0) {
+        out[oi] = x[xi];
+        argmax[oi] = xi;
       }
-    }
+    });
     return { out, argmax };
   },
 
   avgPool2d(x, xShape, win) {
-    const [N, C, H, W] = xShape;
-    const geo = poolGeometry(H, W, win);
-    const scale = 1 / (geo.kh * geo.kw);
-    const out = new Float32Array(N * C * geo.Ho * geo.Wo);
-    let o = 0;
-    for (let plane = 0; plane < N * C; plane++) {
-      const base = plane * H * W;
-      for (let oy = 0; oy < geo.Ho; oy++) {
-        for (let ox = 0; ox < geo.Wo; ox++, o++) {
-          let acc = 0;
-          for (let ky = 0; ky < geo.kh; ky++) {
-            const iy = oy * geo.sh - geo.pt + ky;
-            if (iy < 0 || iy >= H) continue;
-            for (let kx = 0; kx < geo.kw; kx++) {
-              const ix = ox * geo.sw - geo.pl + kx;
-              if (ix >= 0 && ix < W) acc += x[base + iy * W + ix];
-            }
-          }
-          out[o] = acc * scale;
-        }
-      }
-    }
-    return out;
+    const out = new Float64Array(poolOutSize(xShape, win));
+    poolTaps(xShape, win, (xi, oi) => {
+      out[oi] += x[xi];
+    });
+    const scale = 1 / (win.kernel[0] * win.kernel[1]);
+    return Float32Array.from(out, (v) => v * scale);
   },
 
   avgPool2dBackward(gr, _gShape, xShape, win) {
-    const [N, C, H, W] = xShape;
-    const geo = poolGeometry(H, W, win);
-    const scale = 1 / (geo.kh * geo.kw);
-    const dx = new Float64Array(N * C * H * W);
-    let o = 0;
-    for (let plane = 0; plane < N * C; plane++) {
-      const base = plane * H * W;
-      for (let oy = 0; oy < geo.Ho; oy++) {
-        for (let ox = 0; ox < geo.Wo; ox++, o++) {
-          const gv = gr[o] * scale;
-          for (let ky = 0; ky < geo.kh; ky++) {
-            const iy = oy * geo.sh - geo.pt + ky;
-            if (iy < 0 || iy >= H) continue;
-            for (let kx = 0; kx < geo.kw; kx++) {
-              const ix = ox * geo.sw - geo.pl + kx;
-              if (ix >= 0 && ix < W) dx[base + iy * W + ix] += gv;
-            }
-          }
-        }
-      }
-    }
+    const scale = 1 / (win.kernel[0] * win.kernel[1]);
+    const dx = new Float64Array(size(xShape));
+    poolTaps(xShape, win, (xi, oi) => {
+      dx[xi] += gr[oi] * scale;
+    });
     return Float32Array.from(dx);
   },
 };
 
-function poolGeometry(H: number, W: number, win: Window2d) {
+function convOutSize(xShape: Shape, wShape: Shape, p: Conv2dParams): number {
+  const [N, , H, W] = xShape;
+  const [O, , kh, kw] = wShape;
+  return N * O * windowOut(H, kh, p.stride[0], p.pad[0], p.pad[1]) * windowOut(W, kw, p.stride[1], p.pad[2], p.pad[3]);
+}
+
+/**
+ * Visits every multiply of a convolution as flat indices (input, weight, output): the one loop nest behind
+ * conv2d and both of its gradients, which differ only in which two factors they multiply and where they add.
+ */
+function convTaps(xShape: Shape, wShape: Shape, p: Conv2dParams, tap: (xi: number, wi: number, oi: number) => void): void {
+  const [N, C, H, W] = xShape;
+  const [O, Cg, kh, kw] = wShape;
+  const Og = O / p.groups;
+  const Ho = windowOut(H, kh, p.stride[0], p.pad[0], p.pad[1]);
+  const Wo = windowOut(W, kw, p.stride[1], p.pad[2], p.pad[3]);
+  for (let nI = 0; nI < N; nI++) {
+    for (let o = 0; o < O; o++) {
+      const g = Math.floor(o / Og);
+      for (let oy = 0; oy < Ho; oy++) {
+        for (let ox = 0; ox < Wo; ox++) {
+          const oi = ((nI * O + o) * Ho + oy) * Wo + ox;
+          for (let c = 0; c < Cg; c++) {
+            const xc = (nI * C + g * Cg + c) * H;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = oy * p.stride[0] - p.pad[0] + ky;
+              if (iy < 0 || iy >= H) continue;
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = ox * p.stride[1] - p.pad[2] + kx;
+                if (ix >= 0 && ix < W) tap((xc + iy) * W + ix, ((o * Cg + c) * kh + ky) * kw + kx, oi);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+function poolOutSize(xShape: Shape, win: Window2d): number {
+  const [N, C, H, W] = xShape;
+  return N * C * windowOut(H, win.kernel[0], win.stride[0], win.pad[0], win.pad[1]) * windowOut(W, win.kernel[1], win.stride[1], win.pad[2], win.pad[3]);
+}
+
+/** Visits every (input, output) pair of a pooling window as flat indices; padding positions are skipped. */
+function poolTaps(xShape: Shape, win: Window2d, tap: (xi: number, oi: number) => void): void {
+  const [N, C, H, W] = xShape;
   const [kh, kw] = win.kernel;
   const [sh, sw] = win.stride;
   const [pt, pb, pl, pr] = win.pad;
-  return { kh, kw, sh, sw, pt, pl, Ho: windowOut(H, kh, sh, pt, pb), Wo: windowOut(W, kw, sw, pl, pr) };
+  const Ho = windowOut(H, kh, sh, pt, pb);
+  const Wo = windowOut(W, kw, sw, pl, pr);
+  let oi = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    for (let oy = 0; oy < Ho; oy++) {
+      for (let ox = 0; ox < Wo; ox++, oi++) {
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh - pt + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw - pl + kx;
+            if (ix >= 0 && ix < W) tap(base + iy * W + ix, oi);
+          }
+        }
+      }
+    }
+  }
 }
