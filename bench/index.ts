@@ -19,9 +19,10 @@ const program = new Command()
   .option('--repeats <n>', 'timed meta-steps per workload (after one warm-up)', '3')
   .option('--threads <n>', 'threads for gtn and PyTorch (default: all cores)')
   .option('--no-torch', 'skip the PyTorch twin')
-  .option('--no-memory', 'skip the checkpointing-off memory runs')
+  .option('--torch-openblas <dir>', 'also run the PyTorch twin with the OpenBLAS libblas.so.3 in this folder')
+  .option('--no-memory', 'skip the checkpointed (memory) runs')
   .parse(process.argv);
-const o = program.opts<{ json?: boolean; quick?: boolean; workloads?: string; repeats: string; threads?: string; torch: boolean; memory: boolean }>();
+const o = program.opts<{ json?: boolean; quick?: boolean; workloads?: string; repeats: string; threads?: string; torch: boolean; memory: boolean; torchOpenblas?: string }>();
 
 const threads = o.threads ? Number(o.threads) : undefined;
 const env = { ...process.env, ...(threads ? { GTN_THREADS: String(threads) } : {}) };
@@ -51,11 +52,14 @@ function runWorker(name: string, ck: 'on' | 'off'): Record<string, unknown> | nu
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-function torchTwin(name: string): Record<string, unknown> | null {
+// Debian's python3-torch uses whatever libblas.so.3 the system provides (the slow reference BLAS unless
+// OpenBLAS is installed). With --torch-openblas DIR (a folder holding OpenBLAS's libblas.so.3, e.g. from
+// `apt-get download libopenblas0-pthread && dpkg -x ...`), the twin also runs against OpenBLAS.
+function torchTwin(name: string, blasDir?: string): Record<string, unknown> | null {
   if (!o.torch) return null;
   const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const args = [join(root, 'bench', 'torch_meta_step.py'), '--workload', name, '--repeats', repeats, '--threads', String(threads ?? (Number(process.env.GTN_THREADS) || 2))];
-  const r = spawnSync(py, args, { encoding: 'utf8' });
+  const r = spawnSync(py, args, { encoding: 'utf8', env: blasDir ? { ...process.env, LD_LIBRARY_PATH: blasDir } : process.env });
   if (r.status !== 0) return { skipped: `torch twin failed: ${r.stderr.trim().split('\n').pop()}` };
   const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   return line;
@@ -66,26 +70,34 @@ for (const name of names) {
     console.error(`bench: unknown workload '${name}'`);
     process.exit(2);
   }
-  const on = runWorker(name, 'on');
-  const off = o.memory ? runWorker(name, 'off') : null;
+  // The headline figure runs like the PyTorch twin (no checkpointing); the checkpointed run shows the memory saved.
+  const off = runWorker(name, 'off');
+  const on = o.memory ? runWorker(name, 'on') : null;
   const torch = torchTwin(name);
+  const torchOb = o.torchOpenblas ? torchTwin(name, o.torchOpenblas) : null;
   const torchSeconds = torch && typeof torch.seconds === 'number' ? torch.seconds : null;
   const row = {
     workload: name,
-    seconds: (on?.seconds as number | undefined) ?? null,
-    seconds_no_checkpoint: (off?.seconds as number | undefined) ?? null,
-    peak_rss_mb: on?.peak_rss_mb ?? null,
-    peak_rss_mb_no_checkpoint: off?.peak_rss_mb ?? null,
+    seconds: (off?.seconds as number | undefined) ?? null,
+    all: off?.all ?? null,
+    seconds_checkpointed: (on?.seconds as number | undefined) ?? null,
+    peak_rss_mb: off?.peak_rss_mb ?? null,
+    peak_rss_mb_checkpointed: on?.peak_rss_mb ?? null,
     torch_seconds: torchSeconds,
-    ratio_vs_torch: on && torchSeconds ? (on.seconds as number) / torchSeconds : null,
+    torch_cpu_seconds: torch?.cpu_seconds ?? null,
+    torch_blas: torch?.blas ?? null,
+    ratio_vs_torch: off && torchSeconds ? (off.seconds as number) / torchSeconds : null,
+    torch_openblas_seconds: (torchOb?.seconds as number | undefined) ?? null,
+    ratio_vs_torch_openblas: off && typeof torchOb?.seconds === 'number' ? (off.seconds as number) / torchOb.seconds : null,
     torch_note: torch && 'skipped' in torch ? torch.skipped : undefined,
-    threads: on?.threads ?? null,
-    backend: on?.backend ?? null,
+    threads: off?.threads ?? null,
+    backend: off?.backend ?? null,
   };
   emit(
     row,
     `meta-step ${name.padEnd(20)} gtn ${row.seconds?.toFixed(2) ?? '-'} s` +
       (torchSeconds ? `  torch ${torchSeconds.toFixed(2)} s  ratio ${row.ratio_vs_torch!.toFixed(2)}` : `  torch: ${row.torch_note ?? 'skipped'}`) +
-      `  peak RSS ${row.peak_rss_mb ?? '-'} MB (checkpointing off: ${row.peak_rss_mb_no_checkpoint ?? '-'} MB, ${row.seconds_no_checkpoint?.toFixed(2) ?? '-'} s)`,
+      (row.torch_openblas_seconds ? `  torch+OpenBLAS ${row.torch_openblas_seconds.toFixed(2)} s  ratio ${row.ratio_vs_torch_openblas!.toFixed(2)}` : '') +
+      `  peak RSS ${row.peak_rss_mb ?? '-'} MB (checkpointing on: ${row.peak_rss_mb_checkpointed ?? '-'} MB, ${row.seconds_checkpointed?.toFixed(2) ?? '-'} s)`,
   );
 }
