@@ -4,7 +4,7 @@
 import { Rng, Tensor, noGrad, accuracy } from '../tensor/index.js';
 import type { Split } from '../data/splits.js';
 import type { TrainConfig } from './config.js';
-import { freshLearner, iterationData, sliceBatch, unrollConfig } from './experiment.js';
+import { freshLearner, realTeacherBatches, sliceBatch, unrollConfig } from './experiment.js';
 import { learnerForward, type LearnerParams, type LearnerSpec } from './learner.js';
 import { unroll, type MetaParams } from './unroll.js';
 
@@ -49,7 +49,7 @@ export function evaluateTeacher(cfg: TrainConfig, meta: MetaParams, split: Split
   const accuracies = o.seeds.map((seed) => {
     const rng = Rng.seeded(seed).fork('eval');
     const learner0 = freshLearner(cfg, spec, rng.fork('learner'));
-    const data = cfg.teacher === 'real' ? { ...iterationData(cfg, o.train!, rng), intermediate: [], final: null } : { intermediate: [], final: null };
+    const data = { intermediate: [], final: null, teacherBatches: cfg.teacher === 'real' ? realTeacherBatches(cfg, o.train!, rng) : undefined };
     const r = noGrad(() =>
       unroll(ucfg, meta, learner0, data, rng.fork('curriculum'), (t, params, centers) => {
         const k = curveSteps.indexOf(t + 1);

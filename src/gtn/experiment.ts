@@ -74,9 +74,12 @@ export function iterationData(cfg: TrainConfig, train: Split, rng: Rng, augment?
     intermediate: Array.from({ length: nInter }, (_, i) => randomBatch(train, cfg.realBatch, r.fork(i), augment)),
     final: randomBatch(train, cfg.realBatch, r.fork('final'), augment),
   };
-  if (cfg.teacher === 'real') {
-    const tr = rng.fork('teacher');
-    data.teacherBatches = Array.from({ length: cfg.steps }, (_, i) => randomBatch(train, cfg.batch, tr.fork(i), augment));
-  }
+  if (cfg.teacher === 'real') data.teacherBatches = realTeacherBatches(cfg, train, rng, augment);
   return data;
+}
+
+/** The T training batches of the real-data teacher. */
+export function realTeacherBatches(cfg: TrainConfig, train: Split, rng: Rng, augment?: (x: Float32Array, shape: readonly number[], rng: Rng) => void): Batch[] {
+  const tr = rng.fork('teacher');
+  return Array.from({ length: cfg.steps }, (_, i) => randomBatch(train, cfg.batch, tr.fork(i), augment));
 }
