@@ -86,3 +86,25 @@ for (const be of availableBackends()) {
     });
   });
 }
+
+describe('native and reference backends', () => {
+  it('give the same GTN meta-gradient (relative difference < 1e-4 of the largest component)', (t) => {
+    if (!availableBackends().includes('native')) {
+      t.skip('native backend not built');
+      return;
+    }
+    cfg = { ...base, learner: { kind: 'conv', widths: [2, 3, 4] } };
+    const grads = (['js', 'native'] as const).map((be) => {
+      T.setBackend(be);
+      const meta = initMetaParams(cfg, { innerLr: 0.1, innerMomentum: 0.5 }, T.Rng.seeded(5));
+      return T.treeLeaves(T.grad((m: MetaParams) => loss(m, true))(meta));
+    });
+    // Float32 sums in another order differ by rounding: bound the difference by the gradient's largest component.
+    const scale = Math.max(...grads[0].map((g) => Math.max(...Array.from(g.data, Math.abs))));
+    assert.ok(scale > 1e-3, 'the meta-gradient is not trivially small');
+    grads[0].forEach((g, i) => {
+      const worst = Math.max(...Array.from(g.data, (v, k) => Math.abs(v - grads[1][i].data[k])));
+      assert.ok(worst <= 1e-4 * scale, `leaf ${i}: max difference ${worst} vs scale ${scale}`);
+    });
+  });
+});
