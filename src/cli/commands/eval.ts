@@ -27,8 +27,9 @@ export function registerEvalCommand(program: Command): void {
     .option('--seeds <n>', 'fresh learners (seeds)', parseIntOption('--seeds'), 5)
     .option('--checkpoint <which>', 'best | last', 'best')
     .option('--widths <list>', "also evaluate conv learners of these widths, e.g. '32,64,128;96,192,192'")
+    .option('--bn-stats <which>', "BN statistics for scoring: 'last' synthetic batch or 'running' mean over the inner steps (default: the run's)")
     .option('--json', 'print one JSON object on the last line')
-    .action(async (run: string, f: { steps?: number; seeds: number; checkpoint: string; widths?: string; json?: boolean }) => {
+    .action(async (run: string, f: { steps?: number; seeds: number; checkpoint: string; widths?: string; bnStats?: string; json?: boolean }) => {
       const cfg = readRunConfig(run);
       const files = runFiles(run);
       const file = f.checkpoint === 'last' ? files.last : f.checkpoint === 'best' ? files.best : null;
@@ -37,7 +38,8 @@ export function registerEvalCommand(program: Command): void {
       const state = loadRunState(ckpt);
       const steps = f.steps ?? cfg.steps;
       if (steps < 1 || steps > cfg.steps) throw new GtnError(`--steps must be between 1 and ${cfg.steps} (the teacher's T), got ${steps}`);
-      const evalCfg = { ...cfg, steps };
+      if (f.bnStats !== undefined && f.bnStats !== 'last' && f.bnStats !== 'running') throw new GtnError(`--bn-stats must be last or running, got '${f.bnStats}'`);
+      const evalCfg = { ...cfg, steps, bnStats: (f.bnStats as 'last' | 'running' | undefined) ?? cfg.bnStats };
       const data = await loadDataset(cfg.dataset);
       const seeds = Array.from({ length: f.seeds }, (_, k) => 100 + k);
       const curveSteps = [...new Set([1, 2, 4, 8, 16, 32, 64, 128, steps].filter((s) => s <= steps))];
@@ -62,6 +64,7 @@ export function registerEvalCommand(program: Command): void {
             accuracy_std: r.std,
             seeds: seeds.length,
             curriculum: cfg.curriculum,
+            bn_stats: evalCfg.bnStats,
             iteration: state.iteration,
             curve: r.curve,
             unseen: unseenResults,
