@@ -141,12 +141,14 @@ function backward(outputs: readonly Tensor[], cotangents: readonly Tensor[], wrt
         continue;
       }
       stack.pop();
-      let r = wrtIds.has(t.id);
+      // A node is run only when one of its inputs leads to a wrt tensor: a wrt tensor's own maker is not (an
+      // inner grad with respect to the outputs of a checkpointed step must not recompute that step).
+      let viaInputs = false;
       if (node && t.id >= minId) {
-        for (const inp of node.inputs) if (reaches.get(inp.id)) r = true;
-        if (r) nodes.set(node.id, node);
+        for (const inp of node.inputs) if (reaches.get(inp.id)) viaInputs = true;
+        if (viaInputs) nodes.set(node.id, node);
       }
-      reaches.set(t.id, r);
+      reaches.set(t.id, viaInputs || wrtIds.has(t.id));
     }
     outputs.forEach((o, i) => {
       if (reaches.get(o.id)) accumulate(grads, o, cotangents[i]);
