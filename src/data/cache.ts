@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { GtnError } from '../errors.js';
 import type { RawDataset } from './sources.js';
 

@@ -19,7 +19,7 @@ function contiguousStrides(shape: Shape): number[] {
 function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   const st = contiguousStrides(shape);
   const off = outShape.length - shape.length;
-  return outShape.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : st[i - off]));
+  return outShape.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : st[i - off]));
 }
 
 const unaryFns: Record<UnaryOp, (x: number, p: number) => number> = {
