@@ -47,7 +47,7 @@ export function workloadConfig(w: Workload, checkpoint: boolean): UnrollConfig {
 const REAL_BATCH = 128;
 
 /** Runs `repeats` meta-steps after one warm-up; returns the seconds of each. */
-export function timeMetaStep(w: Workload, opts: { repeats: number; checkpoint: boolean; seed?: number }): number[] {
+export function timeMetaStep(w: Workload, opts: { repeats: number; checkpoint: boolean; seed?: number; afterWarmup?: () => void }): number[] {
   const cfg = workloadConfig(w, opts.checkpoint);
   const rng = Rng.seeded(opts.seed ?? 0);
   let meta = initMetaParams(cfg, { innerLr: 0.02, innerMomentum: 0.5 }, rng.fork('meta'));
@@ -67,6 +67,7 @@ export function timeMetaStep(w: Workload, opts: { repeats: number; checkpoint: b
     meta = metaStep(cfg, adamCfg, adam, meta, learner0, data, rng.fork(`step${r}`)).meta;
     const dt = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r > 0) times.push(dt);
+    else opts.afterWarmup?.();
   }
   return times;
 }

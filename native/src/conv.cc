@@ -3,6 +3,10 @@
 // threaded. Every output element is computed by the same operations whatever the partition.
 #include "conv.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -323,8 +327,71 @@ void conv2d_backward_weight(const float* x, const float* gy, float* dw, const Co
   }
 }
 
+namespace {
+
+// One output of max pooling: the first maximum of the window in row-major order (NaN, once first, stays).
+inline void maxpool_one(const float* xp, const PoolGeom& p, int64_t hb, int64_t he, int64_t ow, float* o, int32_t* a,
+                        int64_t base) {
+  const int64_t w0 = ow * p.sw - p.pl;
+  const int64_t wb = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kw, p.W);
+  if (hb >= he || wb >= we) {
+    *o = -std::numeric_limits<float>::infinity();
+    *a = -1;
+    return;
+  }
+  int64_t mi = hb * p.W + wb;
+  float m = xp[mi];
+  for (int64_t h = hb; h < he; ++h)
+    for (int64_t w = wb; w < we; ++w) {
+      const int64_t k = h * p.W + w;
+      if (xp[k] > m) {
+        m = xp[k];
+        mi = k;
+      }
+    }
+  *o = m;
+  *a = (int32_t)(base + mi);
+}
+
+#if defined(__SSE2__)
+// Four neighbouring outputs of one row at once (stride 1 or 2, windows inside the row): the same comparisons
+// in the same order as maxpool_one, done with masks (the scalar version mispredicts on every other compare).
+inline void maxpool_four(const float* xp, const PoolGeom& p, int64_t hb, int64_t he, int64_t ow, float* o, int32_t* a,
+                         int64_t base) {
+  const int64_t w0 = ow * p.sw - p.pl;
+  const __m128i lane = p.sw == 1 ? _mm_setr_epi32(0, 1, 2, 3) : _mm_setr_epi32(0, 2, 4, 6);
+  auto load = [&](int64_t k) -> __m128 {
+    if (p.sw == 1) return _mm_loadu_ps(xp + k);
+    const __m128 lo = _mm_loadu_ps(xp + k), hi = _mm_loadu_ps(xp + k + 4);
+    return _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+  };
+  __m128 m = load(hb * p.W + w0);
+  __m128i mi = _mm_add_epi32(_mm_set1_epi32((int32_t)(hb * p.W + w0)), lane);
+  for (int64_t h = hb; h < he; ++h)
+    for (int64_t dw = 0; dw < p.kw; ++dw) {
+      const int64_t k = h * p.W + w0 + dw;
+      const __m128 v = load(k);
+      const __m128 gt = _mm_cmpgt_ps(v, m);
+      const __m128i gti = _mm_castps_si128(gt);
+      m = _mm_or_ps(_mm_and_ps(gt, v), _mm_andnot_ps(gt, m));
+      const __m128i kv = _mm_add_epi32(_mm_set1_epi32((int32_t)k), lane);
+      mi = _mm_or_si128(_mm_and_si128(gti, kv), _mm_andnot_si128(gti, mi));
+    }
+  _mm_storeu_ps(o, m);
+  _mm_storeu_si128((__m128i*)a, _mm_add_epi32(mi, _mm_set1_epi32((int32_t)base)));
+}
+#endif
+
+}  // namespace
+
 void maxpool2d(const float* x, float* out, int32_t* arg, const PoolGeom& p) {
   const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
+  // Blocks of four outputs go through maxpool_four while all four windows lie inside the row (with stride 2
+  // its vector load also reads the float after the last window column, which must be inside the row too).
+  const bool simd = p.sw == 1 || p.sw == 2;
+  const int64_t extra = p.sw == 2 ? 1 : 0;
+  const int64_t owA = (p.pl + p.sw - 1) / p.sw;  // first output whose window starts at column >= 0
+  auto blockFits = [&](int64_t ow) { return ow + 3 < p.Wo && (ow + 3) * p.sw - p.pl + p.kw - 1 + extra <= p.W - 1; };
   parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
                [&](int64_t a, int64_t b) {
                  for (int64_t pl = a; pl < b; ++pl) {
@@ -332,24 +399,20 @@ void maxpool2d(const float* x, float* out, int32_t* arg, const PoolGeom& p) {
                    float* op = out + pl * P;
                    int32_t* ap = arg + pl * P;
                    for (int64_t oh = 0; oh < p.Ho; ++oh) {
-                     int64_t h0 = oh * p.sh - p.pt;
-                     int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
-                     for (int64_t ow = 0; ow < p.Wo; ++ow) {
-                       int64_t w0 = ow * p.sw - p.pl;
-                       int64_t wb = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kw, p.W);
-                       float m = -std::numeric_limits<float>::infinity();
-                       int64_t mi = -1;
-                       for (int64_t h = hb; h < he; ++h)
-                         for (int64_t w = wb; w < we; ++w) {
-                           float v = xp[h * p.W + w];
-                           if (mi < 0 || v > m) {
-                             m = v;
-                             mi = h * p.W + w;
-                           }
-                         }
-                       op[oh * p.Wo + ow] = m;
-                       ap[oh * p.Wo + ow] = mi < 0 ? -1 : (int32_t)(pl * HW + mi);
+                     const int64_t h0 = oh * p.sh - p.pt;
+                     const int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
+                     float* orow = op + oh * p.Wo;
+                     int32_t* arow = ap + oh * p.Wo;
+                     int64_t ow = 0;
+#if defined(__SSE2__)
+                     if (simd && hb < he) {
+                       for (; ow < owA && ow < p.Wo; ++ow) maxpool_one(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
+                       for (; blockFits(ow); ow += 4) maxpool_four(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
                      }
+#else
+                     (void)simd, (void)extra, (void)owA;
+#endif
+                     for (; ow < p.Wo; ++ow) maxpool_one(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
                    }
                  }
                });

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "pool.h"
 
@@ -132,11 +135,32 @@ inline float un(float x, float p) {
   return 0.f;
 }
 
+// LeakyReLU and its mask as x * s and s, s = (x > 0 ? 1 : p), with masks instead of jumps: compilers turn
+// the scalar select into a branch, and the signs of activations are a coin flip (measured ~20x slower).
+// Same results as un<OP>: x * 1 is exact, and NaN stays NaN.
+template <int OP>
+int64_t unary_simd(const float* x, float* out, int64_t b, int64_t e, float p) {
+#if defined(__SSE2__)
+  if (OP == U_LEAKYRELU || OP == U_LEAKYRELUMASK) {
+    const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.f), vp = _mm_set1_ps(p);
+    for (; b + 4 <= e; b += 4) {
+      const __m128 v = _mm_loadu_ps(x + b);
+      const __m128 m = _mm_cmpgt_ps(v, zero);
+      const __m128 sc = _mm_or_ps(_mm_and_ps(m, one), _mm_andnot_ps(m, vp));
+      _mm_storeu_ps(out + b, OP == U_LEAKYRELU ? _mm_mul_ps(v, sc) : sc);
+    }
+  }
+#else
+  (void)x, (void)out, (void)e, (void)p;
+#endif
+  return b;
+}
+
 template <int OP>
 void unary_t(const float* x, float* out, int64_t n, float p) {
   bool heavy = OP == U_EXP || OP == U_LOG || OP == U_TANH || OP == U_SIGMOID || OP == U_POWSCALAR;
   parallel_for(n, heavy ? kMinParallelHeavy : kMinParallel, 64, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) out[i] = un<OP>(x[i], p);
+    for (int64_t i = unary_simd<OP>(x, out, b, e, p); i < e; ++i) out[i] = un<OP>(x[i], p);
   });
 }
 

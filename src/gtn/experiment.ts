@@ -31,6 +31,7 @@ export function unrollConfig(cfg: TrainConfig, learner: LearnerSpec = cfg.learne
     curriculum: cfg.curriculum,
     generator: { ...cfg.generator, classes, imageShape },
     intermediateEvery: cfg.intermediateEvery,
+    intermediateWeighting: cfg.intermediateWeighting,
     checkpoint: useCheckpointing(cfg),
     bnStats: cfg.bnStats,
     softLabels: cfg.softLabels,

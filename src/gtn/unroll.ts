@@ -39,6 +39,8 @@ export interface UnrollConfig {
   generator: GeneratorConfig;
   /** Add a real-data loss after every k-th inner step (0: only the final loss). */
   intermediateEvery: number;
+  /** How the intermediate losses enter the meta-loss: their mean (default) or their sum. */
+  intermediateWeighting?: 'mean' | 'sum';
   /** Recompute each inner step in the backward pass instead of keeping its graph. */
   checkpoint: boolean;
   /** Statistics the learner's mean-only BN uses on real data: the last synthetic batch's, or their running mean. */
@@ -68,7 +70,7 @@ export interface Batch {
 }
 
 export interface UnrollResult {
-  /** Final real-data loss + mean of the intermediate real-data losses. */
+  /** Final real-data loss + the mean (or sum) of the intermediate real-data losses. */
   metaLoss: Tensor;
   finalLoss: Tensor;
   intermediate: Tensor[];
@@ -164,7 +166,10 @@ export function unroll(
   }
   const finalLoss = data.final ? realLoss(data.final, params, centers) : tensor([0], []);
   let metaLoss = finalLoss;
-  if (intermediate.length) metaLoss = add(finalLoss, mulScalar(intermediate.reduce((a, b) => add(a, b)), 1 / intermediate.length));
+  if (intermediate.length) {
+    const sum = intermediate.reduce((a, b) => add(a, b));
+    metaLoss = add(finalLoss, cfg.intermediateWeighting === 'sum' ? sum : mulScalar(sum, 1 / intermediate.length));
+  }
   return {
     metaLoss,
     finalLoss,

@@ -6,26 +6,12 @@ import { describe, it } from 'node:test';
 import * as T from '../../src/tensor/index.js';
 import { initLearner } from '../../src/gtn/learner.js';
 import { initMetaParams } from '../../src/gtn/metaParams.js';
-import { unroll, type Batch, type MetaParams, type UnrollConfig } from '../../src/gtn/unroll.js';
+import { unroll, type MetaParams, type UnrollConfig } from '../../src/gtn/unroll.js';
 import { availableBackends } from '../helpers/gradcheck.js';
+import { tinyBatch, tinyUnroll } from '../helpers/gtnFixture.js';
 
-const base: UnrollConfig = {
-  teacher: 'gtn',
-  steps: 2,
-  batch: 4,
-  classes: 3,
-  imageShape: [1, 8, 8],
-  learner: { kind: 'conv', widths: [2, 3, 4] },
-  optimizer: 'sgd',
-  curriculum: 'full',
-  generator: { noiseDim: 3, classes: 3, hidden: 6, channels: 4, imageShape: [1, 8, 8], weightNorm: true },
-  intermediateEvery: 1,
-  checkpoint: false,
-  bnStats: 'last',
-  softLabels: false,
-};
-
-const batch = (seed: number): Batch => ({ x: T.randn([6, 1, 8, 8], T.Rng.seeded(seed)), y: T.tensor(Int32Array.from([0, 1, 2, 0, 1, 2])) });
+const base = tinyUnroll;
+const batch = tinyBatch;
 const data = { intermediate: [batch(1), batch(2)], final: batch(3) };
 
 let cfg = base;

@@ -285,12 +285,14 @@ test('maxPool2d / avgPool2d / avgPool2dBackward match js (max exact, avg rel < 1
   }
   wins.push({ kernel: [1, 3], stride: [1, 2], pad: [0, 0, 1, 0] });
   wins.push({ kernel: [3, 2], stride: [2, 1], pad: [1, 0, 0, 1] });
-  for (const xs of [[2, 3, 7, 13], [1, 1, 1, 1], [4, 64, 28, 28]] as Shape[]) {
-    const x = randn(size(xs));
+  const cases: [Shape, 'randn' | 'ties'][] = [[[2, 3, 7, 13], 'randn'], [[1, 1, 1, 1], 'randn'], [[4, 64, 28, 28], 'randn'], [[2, 5, 9, 31], 'ties']];
+  for (const [xs, kind] of cases) {
+    // 'ties': few distinct values, so windows hold equal maxima and the first one (row-major) must win.
+    const x = kind === 'ties' ? randn(size(xs)).map((v) => Math.round(v)) : randn(size(xs));
     for (const win of wins) {
       const [kh, kw] = win.kernel;
       if (xs[2] + win.pad[0] + win.pad[1] < kh || xs[3] + win.pad[2] + win.pad[3] < kw) continue;
-      const what = `${xs} k${win.kernel} s${win.stride} p${win.pad}`;
+      const what = `${xs} ${kind} k${win.kernel} s${win.stride} p${win.pad}`;
       const a = nb.maxPool2d(x, xs, win);
       const b = js.maxPool2d(x, xs, win);
       close(a.out, b.out, 1e-30, `maxPool2d ${what}`);

@@ -24,7 +24,33 @@ interface TrainFlags {
   softLabels?: boolean;
   checkpointing?: string;
   evalEvery?: number;
+  innerLr?: number;
+  set: string[];
   quiet?: boolean;
+}
+
+/** `--set a.b=value`: value is JSON where it parses as JSON (numbers, booleans, arrays), else a string. */
+function applySet(raw: Record<string, unknown>, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new GtnError(`--set expects key=value (e.g. --set meta.lr=0.01), got '${assignment}'`);
+  const keys = assignment.slice(0, eq).split('.');
+  const text = assignment.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = text;
+  }
+  let node = raw;
+  for (const k of keys.slice(0, -1)) {
+    const next = node[k];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new GtnError(`--set ${assignment}: '${k}' is not a group of settings`);
+    node[k] = { ...(next as Record<string, unknown>) };
+    node = node[k] as Record<string, unknown>;
+  }
+  const last = keys[keys.length - 1];
+  if (!(last in node)) throw new GtnError(`--set ${assignment}: unknown setting '${keys.join('.')}'`);
+  node[last] = value;
 }
 
 function buildConfig(f: TrainFlags): TrainConfig {
@@ -45,6 +71,8 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.iterations !== undefined) meta.iterations = f.iterations;
   if (f.metaLr !== undefined) meta.lr = f.metaLr;
   if (f.clip !== undefined) meta.clipNorm = f.clip;
+  if (f.innerLr !== undefined) raw.innerLr = f.innerLr;
+  for (const a of f.set) applySet(raw, a);
   return parseConfig(raw, 'the command-line options');
 }
 
@@ -96,6 +124,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--soft-labels', 'learn soft labels for the synthetic data')
     .option('--checkpointing <mode>', 'gradient checkpointing of inner steps: on | off | auto')
     .option('--eval-every <n>', 'validate every n outer iterations', parseIntOption('--eval-every'))
+    .option('--inner-lr <x>', 'initial inner learning rate (learned per step from there)', parseNumberOption('--inner-lr'))
+    .option('--set <key=value>', 'override any setting of config.json, e.g. --set intermediateEvery=2 --set learner.widths=[64,128,256] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--quiet', 'no progress bar; a line every 10 iterations')
     .action(async (f: TrainFlags) => {
       if (f.resume) {
