@@ -2,6 +2,7 @@
 // iteration (learner widths may be sampled), fresh learners, and real batches drawn from a split.
 import { Rng, tensor } from '../tensor/index.js';
 import { DATASETS, type DatasetName } from '../data/registry.js';
+import type { Augment } from '../data/augment.js';
 import type { Split } from '../data/splits.js';
 import { useCheckpointing, type TrainConfig } from './config.js';
 import { initLearner, type LearnerParams, type LearnerSpec } from './learner.js';
@@ -44,7 +45,7 @@ export function freshLearner(cfg: TrainConfig, spec: LearnerSpec, rng: Rng): Lea
 }
 
 /** A batch of `n` images drawn uniformly with replacement (reproducible from rng). */
-export function randomBatch(split: Split, n: number, rng: Rng, augment?: (x: Float32Array, shape: readonly number[], rng: Rng) => void): Batch {
+export function randomBatch(split: Split, n: number, rng: Rng, augment?: Augment): Batch {
   const img = split.x.length / split.count;
   const x = new Float32Array(n * img);
   const y = new Int32Array(n);
@@ -53,7 +54,7 @@ export function randomBatch(split: Split, n: number, rng: Rng, augment?: (x: Flo
     x.set(split.x.subarray(k * img, (k + 1) * img), i * img);
     y[i] = split.y[k];
   }
-  if (augment) augment(x, [n, ...split.shape], rng);
+  if (augment) augment({ x, y, shape: [n, ...split.shape] }, rng);
   return { x: tensor(x, [n, ...split.shape]), y: tensor(y, [n]) };
 }
 
@@ -68,7 +69,7 @@ export function sliceBatch(split: Split, start: number, n: number): Batch {
 }
 
 /** The real data one outer iteration uses: intermediate and final loss batches, and T batches for teacher 'real'. */
-export function iterationData(cfg: TrainConfig, train: Split, rng: Rng, augment?: (x: Float32Array, shape: readonly number[], rng: Rng) => void): UnrollData {
+export function iterationData(cfg: TrainConfig, train: Split, rng: Rng, augment?: Augment): UnrollData {
   const nInter = cfg.intermediateEvery > 0 ? Math.floor(cfg.steps / cfg.intermediateEvery) : 0;
   const r = rng.fork('real');
   const data: UnrollData = {
@@ -80,7 +81,7 @@ export function iterationData(cfg: TrainConfig, train: Split, rng: Rng, augment?
 }
 
 /** The T training batches of the real-data teacher. */
-export function realTeacherBatches(cfg: TrainConfig, train: Split, rng: Rng, augment?: (x: Float32Array, shape: readonly number[], rng: Rng) => void): Batch[] {
+export function realTeacherBatches(cfg: TrainConfig, train: Split, rng: Rng, augment?: Augment): Batch[] {
   const tr = rng.fork('teacher');
   return Array.from({ length: cfg.steps }, (_, i) => randomBatch(train, cfg.batch, tr.fork(i), augment));
 }
