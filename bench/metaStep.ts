@@ -2,7 +2,7 @@
 // its twin: MNIST-shaped inputs, full curriculum z[T, B, 128], learned per-step lr and momentum, a real-data
 // loss after every inner step plus a final one, exact second-order backward, one Adam update.
 import { Rng, randn, tensor } from '../src/tensor/index.js';
-import { initLearner, type LearnerSpec } from '../src/gtn/learner.js';
+import { initLearner, type LearnerSpec } from '../src/models/index.js';
 import { initMetaParams } from '../src/gtn/metaParams.js';
 import { initAdam, type AdamConfig } from '../src/gtn/metaOptim.js';
 import { metaStep } from '../src/gtn/metaStep.js';

@@ -78,7 +78,7 @@ export function splitRaw(spec: DatasetSpec, raw: RawDataset, which: SplitName[] 
   const out: Partial<Record<SplitName, Split>> = {};
   for (const s of which) {
     const part = s === 'test' ? raw.test : raw.train;
-    out[s] = makeSplit(part, spec.shape, spec.classNames.length, spec.mean, spec.std, idx[s]);
+    out[s] = { ...makeSplit(part, spec.shape, spec.classNames.length, spec.mean, spec.std, idx[s]), role: s };
   }
   return out;
 }
@@ -88,6 +88,18 @@ export async function loadDataset(name: DatasetName | string, opts: LoadOptions 
   const { spec, data } = await loadRaw(name, opts);
   const s = splitRaw(spec, data) as Record<SplitName, Split>;
   return { name: spec.name, spec, ...s };
+}
+
+export type TrainingSplits = { name: DatasetName; spec: DatasetSpec } & Record<'train' | 'validation', Split>;
+
+/**
+ * The splits meta-training, tuning and model selection may use: train and validation. The test split is not
+ * even built, so nothing downstream can touch it.
+ */
+export async function loadTrainingSplits(name: DatasetName | string, opts: LoadOptions = {}): Promise<TrainingSplits> {
+  const { spec, data } = await loadRaw(name, opts);
+  const s = splitRaw(spec, data, ['train', 'validation']) as Record<'train' | 'validation', Split>;
+  return { name: spec.name, spec, train: s.train, validation: s.validation };
 }
 
 /** Loads a single split, without materialising the other two. */

@@ -14,6 +14,8 @@ export interface Split {
   /** The normalisation applied (x = (pixel/255 - mean[c]) / std[c]); the grid writer and augmentation need it. */
   mean: number[];
   std: number[];
+  /** Which split of its dataset this is, where known: training samplers refuse the test split. */
+  role?: 'train' | 'validation' | 'test';
 }
 
 /** Disjoint sorted index sets: `validation` of the given size, `train` the rest of 0..total-1. */

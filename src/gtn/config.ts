@@ -3,14 +3,16 @@
 import { z } from 'zod';
 import { GtnError } from '../errors.js';
 import { CURRICULA } from './curriculum.js';
+import { LEARNER_SAMPLING, learnerSpecSchema } from '../models/index.js';
 
-const learnerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('conv'), widths: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]) }),
-  z.object({ kind: z.literal('mlp'), hidden: z.array(z.number().int().positive()) }),
-  z.object({ kind: z.literal('cifar'), widths: z.array(z.number().int().positive()).min(1) }),
-]);
+// Run folders written before `learnerSampling` existed said `randomWidths: true|false`.
+function upgrade(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || !('randomWidths' in raw)) return raw;
+  const { randomWidths, ...rest } = raw as Record<string, unknown>;
+  return { learnerSampling: randomWidths === true ? 'widths' : 'fixed', ...rest };
+}
 
-export const trainConfigSchema = z
+const configObject = z
   .object({
     dataset: z.enum(['mnist', 'fashion-mnist', 'cifar10']),
     teacher: z.enum(['gtn', 'real', 'distill']),
@@ -18,9 +20,12 @@ export const trainConfigSchema = z
     /** Inner steps T and synthetic batch size B. */
     steps: z.number().int().positive(),
     batch: z.number().int().positive(),
-    learner: learnerSchema,
-    /** Sample learner widths per outer iteration (conv learners), so the teacher does not fit one network. */
-    randomWidths: z.boolean(),
+    learner: learnerSpecSchema,
+    /**
+     * Vary the learner every outer iteration so that the teacher does not fit one network: 'widths' samples
+     * conv / CIFAR widths, 'cells' a random NAS-Bench-201 cell.
+     */
+    learnerSampling: z.enum(LEARNER_SAMPLING).default('fixed'),
     innerOptimizer: z.enum(['sgd', 'adam']),
     innerLr: z.number().positive(),
     innerMomentum: z.number().min(0).lt(1),
@@ -42,6 +47,8 @@ export const trainConfigSchema = z
     bnStats: z.enum(['last', 'running']),
     softLabels: z.boolean(),
     realBatch: z.number().int().positive(),
+    /** Augmentation of the real batches (never of the synthetic ones): CIFAR's random crop (pad 4) + flip. */
+    augment: z.enum(['none', 'crop-flip']).default('none'),
     meta: z.object({
       lr: z.number().positive(),
       beta1: z.number().min(0).lt(1),
@@ -62,7 +69,9 @@ export const trainConfigSchema = z
   })
   .strict();
 
-export type TrainConfig = z.infer<typeof trainConfigSchema> & { curriculum: (typeof CURRICULA)[number] };
+export const trainConfigSchema = z.preprocess(upgrade, configObject);
+
+export type TrainConfig = z.infer<typeof configObject> & { curriculum: (typeof CURRICULA)[number] };
 
 const base: Omit<TrainConfig, 'dataset'> = {
   teacher: 'gtn',
@@ -70,7 +79,7 @@ const base: Omit<TrainConfig, 'dataset'> = {
   steps: 32,
   batch: 128,
   learner: { kind: 'conv', widths: [64, 128, 256] },
-  randomWidths: false,
+  learnerSampling: 'fixed',
   innerOptimizer: 'sgd',
   innerLr: 0.02,
   innerMomentum: 0.5,
@@ -84,6 +93,7 @@ const base: Omit<TrainConfig, 'dataset'> = {
   bnStats: 'last',
   softLabels: false,
   realBatch: 128,
+  augment: 'none',
   meta: { lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8, iterations: 2000, finalFraction: 0.1, clipNorm: 0 },
   evalEvery: 50,
   evalLearners: 2,
@@ -92,6 +102,7 @@ const base: Omit<TrainConfig, 'dataset'> = {
   seed: 0,
 };
 
+/** Presets for the 28x28 grey datasets (MNIST, Fashion-MNIST). */
 export const PRESETS = {
   /** The paper's MNIST configuration (a GPU or a long run). */
   paper: base,
@@ -140,7 +151,89 @@ export const PRESETS = {
   },
 } satisfies Record<string, Omit<TrainConfig, 'dataset'>>;
 
-export type PresetName = keyof typeof PRESETS;
+const cifarBase: Omit<TrainConfig, 'dataset'> = {
+  ...base,
+  learner: { kind: 'cifar', widths: [64, 128, 128, 256, 256] },
+  augment: 'crop-flip',
+};
+
+/** Presets for CIFAR-10 (32x32x3): the paper's CIFAR-10 / NAS settings and their CPU-scale versions. */
+export const CIFAR_PRESETS = {
+  /**
+   * The paper's CIFAR-10 configuration: T = 128, B = 128, real batch 256 with crop + flip, intermediate loss
+   * every 16 steps, Adam 0.004 with betas (0.9, 0.9) and eps 1e-5, 2,000 iterations (a GPU or a long run).
+   */
+  paper: {
+    ...cifarBase,
+    steps: 128,
+    intermediateEvery: 16,
+    realBatch: 256,
+    meta: { ...base.meta, lr: 0.004, beta1: 0.9, beta2: 0.9, eps: 1e-5 },
+  },
+  /** Tuned for a 2-core CPU within 90 minutes (README, "Tuning the CIFAR-10 cpu preset"). */
+  cpu: {
+    ...cifarBase,
+    steps: 32,
+    batch: 64,
+    learner: { kind: 'cifar', widths: [16, 32, 32, 64, 64] },
+    generator: { noiseDim: 128, hidden: 256, channels: 32, weightNorm: true },
+    innerLr: 0.1,
+    intermediateEvery: 16,
+    checkpoint: false,
+    meta: { ...base.meta, iterations: 900, clipNorm: 10 },
+    evalEvery: 50,
+    evalLearners: 1,
+    evalImages: 2000,
+  },
+  /**
+   * A teacher for architecture search on NAS-Bench-201: its learners are NB201 networks (C = 8, N = 1) with a
+   * random cell every outer iteration, so that it teaches the whole space rather than one network.
+   */
+  nas: {
+    ...cifarBase,
+    steps: 32,
+    batch: 64,
+    learner: { kind: 'nb201', cell: '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|', channels: 8, cells: 1 },
+    learnerSampling: 'cells',
+    generator: { noiseDim: 128, hidden: 256, channels: 32, weightNorm: true },
+    innerLr: 0.1,
+    intermediateEvery: 16,
+    checkpoint: false,
+    meta: { ...base.meta, iterations: 600, clipNorm: 10 },
+    evalEvery: 50,
+    evalLearners: 1,
+    evalImages: 2000,
+  },
+  /** Seconds: tests and smoke runs of the CIFAR-10 pipeline. */
+  tinynas: {
+    ...PRESETS.tiny,
+    learner: { kind: 'nb201', cell: '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|', channels: 2, cells: 1 },
+    learnerSampling: 'cells',
+    augment: 'crop-flip',
+    intermediateEvery: 2,
+  },
+  tiny: {
+    ...PRESETS.tiny,
+    learner: { kind: 'cifar', widths: [4, 8, 8] },
+    augment: 'crop-flip',
+    intermediateEvery: 2,
+  },
+} satisfies Record<string, Omit<TrainConfig, 'dataset'>>;
+
+export type PresetName = keyof typeof PRESETS | keyof typeof CIFAR_PRESETS;
+export const PRESET_NAMES = [...new Set([...Object.keys(PRESETS), ...Object.keys(CIFAR_PRESETS)])] as PresetName[];
+
+/** The preset `name` for `dataset`, with the dataset filled in; an unknown pair is named in the error. */
+export function presetConfig(name: string, dataset: string): TrainConfig {
+  const table: Record<string, Omit<TrainConfig, 'dataset'>> = dataset === 'cifar10' ? CIFAR_PRESETS : PRESETS;
+  const p = table[name];
+  if (!p) {
+    const known = Object.keys(table).join(', ');
+    if ((PRESET_NAMES as string[]).includes(name)) throw new GtnError(`--preset ${name} is not defined for ${dataset} (presets for ${dataset}: ${known})`);
+    throw new GtnError(`--preset must be one of ${known}; got '${name}'`);
+  }
+  return structuredClone({ ...p, dataset }) as TrainConfig;
+}
 
 /** Validates a config object, naming `source` and the offending fields in the error. */
 export function parseConfig(raw: unknown, source: string): TrainConfig {

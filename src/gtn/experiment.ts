@@ -1,11 +1,13 @@
 // Turns a validated TrainConfig into the pieces the inner loop needs: the unroll config for one outer
 // iteration (learner widths may be sampled), fresh learners, and real batches drawn from a split.
 import { Rng, tensor } from '../tensor/index.js';
+import { GtnError } from '../errors.js';
 import { DATASETS, type DatasetName } from '../data/registry.js';
-import type { Augment } from '../data/augment.js';
+import { cifarAugment, type Augment } from '../data/augment.js';
+import { gather } from '../data/sampler.js';
 import type { Split } from '../data/splits.js';
 import { useCheckpointing, type TrainConfig } from './config.js';
-import { initLearner, type LearnerParams, type LearnerSpec } from './learner.js';
+import { initLearner, sampleLearner, type LearnerParams, type LearnerSpec } from '../models/index.js';
 import type { Batch, UnrollConfig, UnrollData } from './unroll.js';
 
 export function datasetShape(name: DatasetName): { imageShape: [number, number, number]; classes: number } {
@@ -13,10 +15,14 @@ export function datasetShape(name: DatasetName): { imageShape: [number, number, 
   return { imageShape: spec.shape, classes: spec.classNames.length };
 }
 
-/** Conv learner widths sampled as in the paper: conv1 in [32,128), conv2 in [64,256), fc in [64,256). */
+/** The learner of one outer iteration (the configured one, or a sampled variant of it). */
 export function sampleLearnerSpec(cfg: TrainConfig, rng: Rng): LearnerSpec {
-  if (!cfg.randomWidths || cfg.learner.kind !== 'conv') return cfg.learner;
-  return { kind: 'conv', widths: [32 + rng.int(96), 64 + rng.int(192), 64 + rng.int(192)] };
+  return sampleLearner(cfg.learner, cfg.learnerSampling, rng);
+}
+
+/** The augmentation the config asks for on real batches of `split` (synthetic batches are never augmented). */
+export function realAugment(cfg: Pick<TrainConfig, 'augment'>, split: Split): Augment | undefined {
+  return cfg.augment === 'crop-flip' ? cifarAugment(split) : undefined;
 }
 
 export function unrollConfig(cfg: TrainConfig, learner: LearnerSpec = cfg.learner): UnrollConfig {
@@ -44,18 +50,12 @@ export function freshLearner(cfg: TrainConfig, spec: LearnerSpec, rng: Rng): Lea
   return initLearner(spec, imageShape, classes, rng, cfg.learnerWeightNorm);
 }
 
-/** A batch of `n` images drawn uniformly with replacement (reproducible from rng). */
+/** A batch of `n` images drawn uniformly with replacement (reproducible from rng). Never from the test split. */
 export function randomBatch(split: Split, n: number, rng: Rng, augment?: Augment): Batch {
-  const img = split.x.length / split.count;
-  const x = new Float32Array(n * img);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = rng.int(split.count);
-    x.set(split.x.subarray(k * img, (k + 1) * img), i * img);
-    y[i] = split.y[k];
-  }
-  if (augment) augment({ x, y, shape: [n, ...split.shape] }, rng);
-  return { x: tensor(x, [n, ...split.shape]), y: tensor(y, [n]) };
+  if (split.role === 'test') throw new GtnError('the test split is for final reports only: no training batch may come from it');
+  const b = gather(split, Int32Array.from({ length: n }, () => rng.int(split.count)));
+  augment?.(b, rng);
+  return { x: tensor(b.x, b.shape), y: tensor(b.y, [n]) };
 }
 
 /** Contiguous images [start, start + n) of a split (for evaluation). */
@@ -68,20 +68,24 @@ export function sliceBatch(split: Split, start: number, n: number): Batch {
   };
 }
 
-/** The real data one outer iteration uses: intermediate and final loss batches, and T batches for teacher 'real'. */
-export function iterationData(cfg: TrainConfig, train: Split, rng: Rng, augment?: Augment): UnrollData {
+/**
+ * The real data one outer iteration uses: intermediate and final loss batches, and T batches for teacher
+ * 'real', all from `train` and augmented as the config says.
+ */
+export function iterationData(cfg: TrainConfig, train: Split, rng: Rng): UnrollData {
+  const augment = realAugment(cfg, train);
   const nInter = cfg.intermediateEvery > 0 ? Math.floor(cfg.steps / cfg.intermediateEvery) : 0;
   const r = rng.fork('real');
   const data: UnrollData = {
     intermediate: Array.from({ length: nInter }, (_, i) => randomBatch(train, cfg.realBatch, r.fork(i), augment)),
     final: randomBatch(train, cfg.realBatch, r.fork('final'), augment),
   };
-  if (cfg.teacher === 'real') data.teacherBatches = realTeacherBatches(cfg, train, rng, augment);
+  if (cfg.teacher === 'real') data.teacherBatch = realTeacherBatches(train, cfg.batch, rng, augment);
   return data;
 }
 
-/** The T training batches of the real-data teacher. */
-export function realTeacherBatches(cfg: TrainConfig, train: Split, rng: Rng, augment?: Augment): Batch[] {
+/** The training batch of inner step t of a real-data learner: reproducible from rng and t alone. */
+export function realTeacherBatches(train: Split, batch: number, rng: Rng, augment?: Augment): (t: number) => Batch {
   const tr = rng.fork('teacher');
-  return Array.from({ length: cfg.steps }, (_, i) => randomBatch(train, cfg.batch, tr.fork(i), augment));
+  return (t) => randomBatch(train, batch, tr.fork(t), augment);
 }

@@ -10,12 +10,14 @@ export interface MetaInit {
   innerMomentum: number;
 }
 
+/** A constant inner schedule as meta-parameters (what a plain SGD + momentum learner of T steps uses). */
+export function constantSchedule(steps: number, lr: number, momentum: number): MetaParams {
+  return { logLr: full([steps], Math.log(lr)), momentumLogit: full([steps], Math.log(momentum / (1 - momentum))) };
+}
+
 export function initMetaParams(cfg: UnrollConfig, init: MetaInit, rng: Rng): MetaParams {
   const T = cfg.steps;
-  const meta: MetaParams = {
-    logLr: full([T], Math.log(init.innerLr)),
-    momentumLogit: full([T], Math.log(init.innerMomentum / (1 - init.innerMomentum))),
-  };
+  const meta = constantSchedule(T, init.innerLr, init.innerMomentum);
   if (cfg.teacher === 'gtn') {
     meta.generator = initGenerator(cfg.generator, rng.fork('generator'));
     const shape = noiseShape(cfg.curriculum, T, cfg.batch, cfg.generator.noiseDim);

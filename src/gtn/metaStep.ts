@@ -2,7 +2,7 @@
 // meta-parameter (exact second order), and take one meta-optimiser step. A non-finite loss or gradient
 // skips the update and says so.
 import { Rng, treeLeaves, treeUnflatten, valueAndGrad } from '../tensor/index.js';
-import type { LearnerParams } from './learner.js';
+import type { LearnerParams } from '../models/index.js';
 import { adamStep, globalNorm, type AdamConfig, type AdamState } from './metaOptim.js';
 import { unroll, type MetaParams, type UnrollConfig, type UnrollData } from './unroll.js';
 

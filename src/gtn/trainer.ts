@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng, treeLeaves } from '../tensor/index.js';
-import { loadDataset } from '../data/load.js';
+import { loadTrainingSplits, type TrainingSplits } from '../data/load.js';
 import { GtnError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parseConfig, type TrainConfig } from './config.js';
@@ -68,6 +68,8 @@ export interface TrainOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Stop after this many iterations of this call (for tests of resumption); default: run to the end. */
   maxIterations?: number;
+  /** The splits to use (default: loaded from the config's dataset); there is no test split here. */
+  data?: TrainingSplits;
 }
 
 export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainOptions = {}): Promise<RunState> {
@@ -88,7 +90,7 @@ export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainO
     const meta = initMetaParams(unrollConfig(cfg), { innerLr: cfg.innerLr, innerMomentum: cfg.innerMomentum }, Rng.seeded(cfg.seed).fork('init'));
     state = { iteration: 0, meta, adam: initAdam(treeLeaves(meta)), bestValidation: null, consecutiveSkips: 0, totalSkips: 0 };
   }
-  const data = await loadDataset(cfg.dataset);
+  const data = opts.data ?? (await loadTrainingSplits(cfg.dataset));
   const log = (obj: object) => appendFileSync(files.metrics, `${JSON.stringify(obj)}\n`);
   const stopAt = opts.maxIterations !== undefined ? Math.min(cfg.meta.iterations, state.iteration + opts.maxIterations) : cfg.meta.iterations;
 

@@ -9,7 +9,6 @@ import {
   checkpoint,
   crossEntropy,
   exp,
-
   mulScalar,
   reshape,
   sigmoid,
@@ -21,7 +20,7 @@ import {
   valueAndGrad,
 } from '../tensor/index.js';
 import { generate, type GeneratorConfig, type GeneratorParams } from './generator.js';
-import { learnerForward, type LearnerParams, type LearnerSpec } from './learner.js';
+import { learnerForward, type LearnerParams, type LearnerSpec } from '../models/index.js';
 import { initState, innerUpdate, stateSize, type InnerOptimizer } from './innerOptim.js';
 import { stepInput, type Curriculum } from './curriculum.js';
 
@@ -43,7 +42,7 @@ export interface UnrollConfig {
   intermediateWeighting?: 'mean' | 'sum';
   /** Recompute each inner step in the backward pass instead of keeping its graph. */
   checkpoint: boolean;
-  /** Statistics the learner's mean-only BN uses on real data: the last synthetic batch's, or their running mean. */
+  /** Statistics the learner's BN layers use on real data: the last synthetic batch's, or their running mean. */
   bnStats: 'last' | 'running';
   /** Learn soft labels for the synthetic batch. */
   softLabels: boolean;
@@ -76,16 +75,22 @@ export interface UnrollResult {
   intermediate: Tensor[];
   /** The trained learner and the BN statistics to evaluate it with. */
   params: LearnerParams;
-  centers: Tensor[];
+  stats: Tensor[];
 }
 
 export interface UnrollData {
   /** Real batches for the intermediate losses (one per intermediate loss) and the final loss. */
   intermediate: Batch[];
   final: Batch | null;
-  /** Teacher 'real': the T training batches. */
-  teacherBatches?: Batch[];
+  /**
+   * Teacher 'real' (and a frozen teacher replayed as data): the training batch of inner step t, made on demand
+   * so that long runs do not hold every batch at once.
+   */
+  teacherBatch?: (t: number) => Batch;
 }
+
+/** What `onStep` sees after inner step t (0-based): the learner, its BN statistics and the step's training loss. */
+export type StepObserver = (t: number, params: LearnerParams, stats: Tensor[], trainLoss: number) => void;
 
 /** Trains `learner0` for cfg.steps inner steps on the teacher and returns the meta-loss. */
 export function unroll(
@@ -94,14 +99,14 @@ export function unroll(
   learner0: LearnerParams,
   data: UnrollData,
   rng: Rng,
-  onStep?: (t: number, params: LearnerParams, centers: Tensor[]) => void,
+  onStep?: StepObserver,
 ): UnrollResult {
   const nParams = treeLeaves(learner0).length;
   let params = treeLeaves(learner0);
   let state = initState(cfg.optimizer, params);
   const genLeaves = meta.generator ? treeLeaves(meta.generator) : [];
   const target = meta.labelLogits ? softmax(meta.labelLogits) : null;
-  let centers: Tensor[] = [];
+  let stats: Tensor[] = [];
   const intermediate: Tensor[] = [];
   let realIndex = 0;
   const realLoss = (b: Batch, p: Tensor[], c: Tensor[]) =>
@@ -123,7 +128,8 @@ export function unroll(
       labels = tensor(Int32Array.from({ length: b }, (_, i) => i % cfg.classes), [b]);
       produce = (ins) => ins[0];
     } else {
-      const tb = data.teacherBatches![t];
+      if (!data.teacherBatch) throw new Error(`unroll: teacher '${cfg.teacher}' needs data.teacherBatch`);
+      const tb = data.teacherBatch(t);
       teacherInputs = [tb.x];
       labels = tb.y;
       produce = (ins) => ins[0];
@@ -133,38 +139,39 @@ export function unroll(
     const momentum = sigmoid(reshape(slice(meta.momentumLogit, [t], [1]), []));
     const tgt = target ?? labels;
 
-    // [...teacher, target, ...params, ...state, lr, momentum] -> [...params', ...state', ...bnMeans]
+    // [...teacher, target, ...params, ...state, lr, momentum] -> [...params', ...state', loss, ...bnStats]
     const step = (...flat: Tensor[]): Tensor[] => {
       const x = produce(flat.slice(0, nTeacher));
       const y = flat[nTeacher];
       const p = flat.slice(nTeacher + 1, nTeacher + 1 + nParams);
       const st = flat.slice(nTeacher + 1 + nParams, flat.length - 2);
       const [stepLr, stepM] = flat.slice(flat.length - 2);
-      let means: Tensor[] = [];
-      const [, g] = valueAndGrad(
+      let bnStats: Tensor[] = [];
+      const [loss, g] = valueAndGrad(
         (q: Tensor[]) => {
           const out = learnerForward(cfg.learner, treeUnflatten(learner0, q), x);
-          means = out.means;
+          bnStats = out.stats;
           return crossEntropy(out.logits, y);
         },
         { createGraph: true },
       )(p);
       const upd = innerUpdate(cfg.optimizer, t, p, g, st, stepLr, stepM);
-      return [...upd.params, ...upd.state, ...means];
+      return [...upd.params, ...upd.state, loss, ...bnStats];
     };
     const run = cfg.checkpoint ? checkpoint(step) : step;
     const out = run(...teacherInputs, tgt, ...params, ...state, lr, momentum);
+    const stateEnd = nParams * (1 + stateSize(cfg.optimizer));
     params = out.slice(0, nParams);
-    state = out.slice(nParams, nParams * (1 + stateSize(cfg.optimizer)));
-    const means = out.slice(nParams * (1 + stateSize(cfg.optimizer)));
-    centers = cfg.bnStats === 'running' && t > 0 ? centers.map((c, i) => add(mulScalar(c, t / (t + 1)), mulScalar(means[i], 1 / (t + 1)))) : means;
+    state = out.slice(nParams, stateEnd);
+    const stepStats = out.slice(stateEnd + 1);
+    stats = cfg.bnStats === 'running' && t > 0 ? stats.map((c, i) => add(mulScalar(c, t / (t + 1)), mulScalar(stepStats[i], 1 / (t + 1)))) : stepStats;
 
-    onStep?.(t, treeUnflatten(learner0, params), centers);
+    onStep?.(t, treeUnflatten(learner0, params), stats, out[stateEnd].item());
     if (cfg.intermediateEvery > 0 && (t + 1) % cfg.intermediateEvery === 0 && data.intermediate[realIndex]) {
-      intermediate.push(realLoss(data.intermediate[realIndex++], params, centers));
+      intermediate.push(realLoss(data.intermediate[realIndex++], params, stats));
     }
   }
-  const finalLoss = data.final ? realLoss(data.final, params, centers) : tensor([0], []);
+  const finalLoss = data.final ? realLoss(data.final, params, stats) : tensor([0], []);
   let metaLoss = finalLoss;
   if (intermediate.length) {
     const sum = intermediate.reduce((a, b) => add(a, b));
@@ -175,7 +182,7 @@ export function unroll(
     finalLoss,
     intermediate,
     params: treeUnflatten(learner0, params),
-    centers,
+    stats,
   };
 }
 

@@ -20,13 +20,26 @@ export function meanOnlyBatchNorm(x: Tensor, beta: Tensor, center?: Tensor): { y
   return { y: sub(x, sub(m, reshape(beta, m.shape))), mean: m };
 }
 
-/** Standard batch norm with training-mode batch statistics (as the generator uses). */
-export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+export interface BatchNormStats {
+  mean: Tensor;
+  variance: Tensor;
+}
+
+/**
+ * Standard batch norm (gamma, beta). Training mode uses the batch's statistics and returns them; with `stats`
+ * (e.g. saved from the last training batch) it uses those instead: evaluation mode.
+ */
+export function batchNormWithStats(x: Tensor, gamma: Tensor, beta: Tensor, stats?: BatchNormStats, eps = 1e-5): { y: Tensor } & BatchNormStats {
   const axes = statAxes(x);
-  const m = mean(x, axes, true);
+  const m = stats?.mean ?? mean(x, axes, true);
   const centered = sub(x, m);
-  const variance = mean(square(centered), axes, true);
+  const variance = stats?.variance ?? mean(square(centered), axes, true);
   // gamma / sqrt(var + eps) is formed on the per-channel statistics: two passes over x instead of three.
   const scale = div(reshape(gamma, variance.shape), sqrt(addScalar(variance, eps)));
-  return add(mul(centered, scale), reshape(beta, variance.shape));
+  return { y: add(mul(centered, scale), reshape(beta, variance.shape)), mean: m, variance };
+}
+
+/** Standard batch norm with training-mode batch statistics (as the generator uses). */
+export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  return batchNormWithStats(x, gamma, beta, undefined, eps).y;
 }

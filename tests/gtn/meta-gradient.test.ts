@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as T from '../../src/tensor/index.js';
-import { initLearner } from '../../src/gtn/learner.js';
+import { initLearner } from '../../src/models/index.js';
 import { initMetaParams } from '../../src/gtn/metaParams.js';
 import { unroll, type MetaParams, type UnrollConfig } from '../../src/gtn/unroll.js';
 import { availableBackends } from '../helpers/gradcheck.js';

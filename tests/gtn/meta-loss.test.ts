@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as T from '../../src/tensor/index.js';
-import { initLearner } from '../../src/gtn/learner.js';
+import { initLearner } from '../../src/models/index.js';
 import { initMetaParams } from '../../src/gtn/metaParams.js';
 import { unroll, type UnrollConfig } from '../../src/gtn/unroll.js';
 import { tinyBatch, tinyUnroll } from '../helpers/gtnFixture.js';

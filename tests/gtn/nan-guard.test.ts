@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as T from '../../src/tensor/index.js';
-import { initLearner } from '../../src/gtn/learner.js';
+import { initLearner } from '../../src/models/index.js';
 import { initMetaParams } from '../../src/gtn/metaParams.js';
 import { initAdam } from '../../src/gtn/metaOptim.js';
 import { metaStep } from '../../src/gtn/metaStep.js';

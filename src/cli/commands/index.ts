@@ -5,6 +5,7 @@ import { registerTrainCommand } from './train.js';
 import { registerEvalCommand } from './eval.js';
 import { registerSampleCommand } from './sample.js';
 import { registerDoctorCommand } from './doctor.js';
+import { registerNasCommand } from './nas.js';
 
 export function registerCommands(program: Command): void {
   registerDataCommand(program);
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerEvalCommand(program);
   registerSampleCommand(program);
   registerDoctorCommand(program);
+  registerNasCommand(program);
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { GtnError } from '../../errors.js';
-import { PRESETS, parseConfig, type PresetName, type TrainConfig } from '../../gtn/config.js';
+import { PRESET_NAMES, parseConfig, presetConfig, type TrainConfig } from '../../gtn/config.js';
 import { train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
 
@@ -20,6 +20,7 @@ interface TrainFlags {
   metaLr?: number;
   clip?: number;
   randomWidths?: boolean;
+  randomCells?: boolean;
   innerOptimizer?: string;
   softLabels?: boolean;
   checkpointing?: string;
@@ -54,15 +55,14 @@ function applySet(raw: Record<string, unknown>, assignment: string): void {
 }
 
 function buildConfig(f: TrainFlags): TrainConfig {
-  if (!(f.preset in PRESETS)) throw new GtnError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}; got '${f.preset}'`);
-  const p = PRESETS[f.preset as PresetName];
-  const raw: Record<string, unknown> = { ...p, dataset: f.dataset ?? 'mnist', meta: { ...p.meta } };
+  const raw = presetConfig(f.preset, f.dataset ?? 'mnist') as unknown as Record<string, unknown>;
   if (f.curriculum) raw.curriculum = f.curriculum;
   if (f.teacher) raw.teacher = f.teacher;
   if (f.steps !== undefined) raw.steps = f.steps;
   if (f.batch !== undefined) raw.batch = f.batch;
   if (f.seed !== undefined) raw.seed = f.seed;
-  if (f.randomWidths) raw.randomWidths = true;
+  if (f.randomWidths) raw.learnerSampling = 'widths';
+  if (f.randomCells) raw.learnerSampling = 'cells';
   if (f.innerOptimizer) raw.innerOptimizer = f.innerOptimizer;
   if (f.softLabels) raw.softLabels = true;
   if (f.evalEvery !== undefined) raw.evalEvery = f.evalEvery;
@@ -108,7 +108,7 @@ export function registerTrainCommand(program: Command): void {
     .command('train')
     .description('meta-train a teacher (GTN, or a baseline) and write a run folder')
     .option('--dataset <name>', 'mnist | fashion-mnist | cifar10', 'mnist')
-    .option('--preset <name>', `configuration preset: ${Object.keys(PRESETS).join(' | ')}`, 'cpu')
+    .option('--preset <name>', `configuration preset: ${PRESET_NAMES.join(' | ')} (per dataset; config.json shows every setting)`, 'cpu')
     .option('--curriculum <kind>', 'none | all-shuffled | shuffled-batch | full')
     .option('--teacher <kind>', 'gtn | real | distill')
     .option('--out <dir>', 'run folder to create (default runs/<dataset>-<preset>-<teacher>)')
@@ -119,7 +119,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'random seed', parseIntOption('--seed'))
     .option('--meta-lr <x>', 'meta-optimiser learning rate', parseNumberOption('--meta-lr'))
     .option('--clip <x>', 'clip the meta-gradient norm (0: off)', parseNumberOption('--clip'))
-    .option('--random-widths', 'sample learner widths every outer iteration')
+    .option('--random-widths', 'sample learner widths every outer iteration (conv and cifar learners)')
+    .option('--random-cells', 'sample a random NAS-Bench-201 cell every outer iteration (nb201 learners)')
     .option('--inner-optimizer <kind>', 'sgd | adam')
     .option('--soft-labels', 'learn soft labels for the synthetic data')
     .option('--checkpointing <mode>', 'gradient checkpointing of inner steps: on | off | auto')

@@ -1,10 +1,10 @@
-// Learners: small classifiers as pure functions of explicit parameters, weight-normalised, with mean-only
-// batch norm and LeakyReLU(0.1) (shared/reference/GTN.md).
+// The GTN paper's learners: small classifiers as pure functions of explicit parameters, weight-normalised,
+// with mean-only batch norm and LeakyReLU(0.1) (shared/reference/GTN.md).
 import { Rng, Tensor, flatten, leakyRelu, maxPool2d, mean, zeros } from '../tensor/index.js';
 import { conv, initConv, initLinear, linear, meanOnlyBatchNorm, type ConvParams, type LinearParams } from '../nn/index.js';
 import { GtnError } from '../errors.js';
 
-export type LearnerSpec =
+export type ClassicSpec =
   /** MNIST learner: conv3x3 c1 -> maxpool(3,2,1) -> mBN -> LReLU -> conv3x3 c2 -> maxpool -> mBN -> LReLU -> fc -> mBN -> LReLU -> fc classes. */
   | { kind: 'conv'; widths: readonly [number, number, number] }
   /** MLP: in -> hidden... -> classes, mBN + LReLU after each hidden layer. */
@@ -12,14 +12,14 @@ export type LearnerSpec =
   /** CIFAR-10 learner: conv widths (stride 2 at the 2nd and 4th), each with mBN + LReLU, global average pool, fc. */
   | { kind: 'cifar'; widths: readonly number[] };
 
-export type LearnerParams = {
+export type ClassicParams = {
   layers: { p: ConvParams | LinearParams; beta?: Tensor }[];
 };
 
 const SLOPE = 0.1;
 
 /** The layer plan of a spec for an input [C, H, W]. */
-function plan(spec: LearnerSpec, inShape: readonly number[], classes: number) {
+function plan(spec: ClassicSpec, inShape: readonly number[], classes: number) {
   const [c, h, w] = inShape;
   const out: { kind: 'conv' | 'fc'; inF: number; outF: number; stride: number; pool: boolean; bn: boolean }[] = [];
   if (spec.kind === 'conv') {
@@ -50,7 +50,7 @@ function plan(spec: LearnerSpec, inShape: readonly number[], classes: number) {
   return out;
 }
 
-export function initLearner(spec: LearnerSpec, inShape: readonly number[], classes: number, rng: Rng, weightNorm = true): LearnerParams {
+export function initClassic(spec: ClassicSpec, inShape: readonly number[], classes: number, rng: Rng, weightNorm = true): ClassicParams {
   return {
     layers: plan(spec, inShape, classes).map((l, i) => {
       const r = rng.fork(i);
@@ -63,17 +63,12 @@ export function initLearner(spec: LearnerSpec, inShape: readonly number[], class
   };
 }
 
-export type LearnerOutput = {
-  logits: Tensor;
-  /** The batch means each mean-only BN layer subtracted (its statistics). */
-  means: Tensor[];
-};
-
 /**
- * Forward pass. With `centers` (one per BN layer, e.g. saved from training), BN subtracts them instead of
- * the batch's own means: that is evaluation mode.
+ * Forward pass; returns the logits and the batch means each mean-only BN layer subtracted (its statistics).
+ * With `centers` (one per BN layer, e.g. saved from training), BN subtracts them instead of the batch's own
+ * means: that is evaluation mode.
  */
-export function learnerForward(spec: LearnerSpec, params: LearnerParams, x: Tensor, centers?: readonly Tensor[]): LearnerOutput {
+export function classicForward(spec: ClassicSpec, params: ClassicParams, x: Tensor, centers?: readonly Tensor[]): { logits: Tensor; stats: Tensor[] } {
   const last = params.layers[params.layers.length - 1].p;
   const classes = ('v' in last ? last.v : last.w).shape[0];
   const layers = plan(spec, x.shape.slice(1), classes);
@@ -95,5 +90,5 @@ export function learnerForward(spec: LearnerSpec, params: LearnerParams, x: Tens
       h = leakyRelu(bn.y, SLOPE);
     }
   });
-  return { logits: h, means };
+  return { logits: h, stats: means };
 }

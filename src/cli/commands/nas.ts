@@ -1,0 +1,206 @@
+// `gtn nas`: architecture search on the NAS-Bench-201 space — rank cells with a proxy, search, and set up
+// measurement subsets from a ground-truth file.
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GtnError } from '../../errors.js';
+import { formatCell, parseCell, type Cell } from '../../models/index.js';
+import { readArchs } from '../../nas/archFile.js';
+import { makeEvaluator } from '../../nas/evaluator.js';
+import { buildProxy, parseProxy, proxyLabel, seenCells, type ProxySpec, type ScoreKind } from '../../nas/proxies/index.js';
+import { correlations, rankCells } from '../../nas/rank.js';
+import { STRATEGIES, runSearch, type SearchSettings, type Strategy } from '../../nas/search.js';
+import { SPACE_SIZE, canonicalCell, enumerateCells, sampleCell } from '../../nas/space.js';
+import { readTruth, stratifiedSample } from '../../nas/truth.js';
+import { Rng } from '../../tensor/index.js';
+import { parseIntOption, parseNumberOption } from '../options.js';
+
+interface ProxyFlags {
+  proxy: string;
+  steps?: string;
+  score?: string;
+  channels?: number;
+  cells?: number;
+  valImages?: number;
+  proxySeed?: number;
+  lr?: number;
+  momentum?: number;
+  batch?: number;
+}
+
+function proxyOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--proxy <name>', 'gtn:RUN (a teacher run folder) | real | params | synflow | nwot')
+    .option('--steps <list>', 'training proxies: steps k, or a list (16,32,64,128) scored in one training run; the last is the score')
+    .option('--score <kind>', 'training proxies: val-acc | val-loss | train-loss (default val-acc)')
+    .option('--channels <n>', 'network channels C of the scored network (default: the teacher\'s, else 8)', parseIntOption('--channels'))
+    .option('--cells <n>', 'cells per stage N of the scored network (default: the teacher\'s, else 1)', parseIntOption('--cells'))
+    .option('--val-images <n>', 'training proxies: validation images per score (default 1000)', parseIntOption('--val-images'))
+    .option('--proxy-seed <n>', 'seed of the scored networks\' initialisation (default 0)', parseIntOption('--proxy-seed'))
+    .option('--lr <x>', 'real proxy: SGD learning rate (default 0.1)', parseNumberOption('--lr'))
+    .option('--momentum <x>', 'real proxy: SGD momentum (default 0.9)', parseNumberOption('--momentum'))
+    .option('--batch <n>', 'real proxy: batch size (default 64)', parseIntOption('--batch'));
+}
+
+function proxySpec(f: ProxyFlags): ProxySpec {
+  const steps = f.steps?.split(',').map(Number);
+  return parseProxy(f.proxy, {
+    steps,
+    score: f.score as ScoreKind | undefined,
+    channels: f.channels,
+    cells: f.cells,
+    valImages: f.valImages,
+    seed: f.proxySeed,
+    lr: f.lr,
+    momentum: f.momentum,
+    batch: f.batch,
+  });
+}
+
+function checkSpace(space: string): void {
+  if (space !== 'nb201') throw new GtnError(`--space must be nb201 (the NAS-Bench-201 cell space), got '${space}'`);
+}
+
+/** `n` random cells of distinct canonical forms. */
+function sampleCells(n: number, seed: number): Cell[] {
+  const rng = Rng.seeded(seed).fork('sample');
+  const seen = new Set<string>();
+  const out: Cell[] = [];
+  while (out.length < n) {
+    const c = sampleCell(rng);
+    const key = canonicalCell(c);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(c);
+  }
+  return out;
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+export function registerNasCommand(program: Command): void {
+  const nas = program.command('nas').description('architecture search on the NAS-Bench-201 cell space');
+
+  nas
+    .command('space')
+    .description('the size of the space and its number of distinct networks')
+    .option('--space <name>', 'nb201', 'nb201')
+    .option('--json', 'one JSON object')
+    .action((f: { space: string; json?: boolean }) => {
+      checkSpace(f.space);
+      const distinct = new Set(enumerateCells().map(canonicalCell)).size;
+      if (f.json) console.log(JSON.stringify({ space: f.space, cells: SPACE_SIZE, distinct }));
+      else console.log(`nb201: ${SPACE_SIZE} cells, ${distinct} distinct networks (isomorphic cells merged)`);
+    });
+
+  proxyOptions(
+    nas
+      .command('rank')
+      .description('score cells with a proxy; with --truth, the rank correlation with their true accuracy')
+      .option('--space <name>', 'nb201', 'nb201')
+      .option('--archs <file>', 'one cell string per line, or a CSV with an arch_str column')
+      .option('--sample <n>', 'or: n random cells (distinct networks)', parseIntOption('--sample'))
+      .option('--seed <n>', 'seed of --sample', parseIntOption('--seed'), 0),
+  )
+    .option('--truth <csv>', 'ground truth (arch_str, valid/test_accuracy_200ep): read for the report only')
+    .option('--out <file>', 'log of scored cells (JSON lines); a rerun skips the cells already in it')
+    .option('--workers <n>', 'scoring processes (default 1: in this process)', parseIntOption('--workers'), 1)
+    .option('--include-seen', 'gtn proxy: also score cells the teacher was meta-trained with (skipped by default)')
+    .option('--json', 'a JSON line per cell, and with --truth a last line of rank statistics')
+    .action(async (f: ProxyFlags & { space: string; archs?: string; sample?: number; seed: number; truth?: string; out?: string; workers: number; includeSeen?: boolean; json?: boolean }) => {
+      checkSpace(f.space);
+      if (!f.archs === (f.sample === undefined)) throw new GtnError('give either --archs FILE or --sample N');
+      const spec = proxySpec(f);
+      let cells = f.archs ? readArchs(f.archs) : sampleCells(f.sample!, f.seed);
+      if (spec.kind === 'gtn' && !f.includeSeen) {
+        const seen = new Set([...seenCells(spec.run!)].map((a) => canonicalCell(parseCell(a))));
+        const before = cells.length;
+        cells = cells.filter((c) => !seen.has(canonicalCell(c)));
+        if (cells.length < before) console.error(`skipping ${before - cells.length} cell(s) the teacher was meta-trained with (--include-seen scores them)`);
+      }
+      const truth = f.truth ? readTruth(f.truth) : null;
+      const evaluator = await makeEvaluator(spec, f.workers);
+      let done = 0;
+      const records = await rankCells(cells, spec, evaluator, {
+        log: f.out,
+        onRecord: (r, fresh) => {
+          done++;
+          if (f.json) console.log(JSON.stringify({ arch: r.arch, score: r.score, seconds: r.seconds, ...(r.bySteps ? { by_steps: r.bySteps } : {}) }));
+          else console.log(`${String(done).padStart(5)}/${cells.length} ${f3(r.score).padStart(10)} ${r.seconds.toFixed(2).padStart(7)}s ${fresh ? '' : '(logged) '}${r.arch}`);
+        },
+      }).finally(() => evaluator.close());
+      if (!truth) return;
+      const { main, bySteps } = correlations(records, truth);
+      if (main.n < records.length) console.error(`${records.length - main.n} cell(s) are not in ${f.truth} and are left out of the statistics`);
+      for (const c of bySteps) console.error(`${proxyLabel(spec)}@${c.steps} ${c.score.padEnd(10)} spearman ${f3(c.spearman)} kendall ${f3(c.kendall)} top10 ${f3(c.top10_precision)} (${c.seconds.toFixed(2)} s/cell, n=${c.n})`);
+      const line = { spearman: main.spearman, kendall: main.kendall, top10_precision: main.top10_precision, n: main.n, seconds_per_cell: main.seconds, proxy: proxyLabel(spec), by_steps: bySteps };
+      if (f.json) console.log(JSON.stringify(line));
+      else console.log(`spearman ${f3(main.spearman)}  kendall ${f3(main.kendall)}  top-10% precision ${f3(main.top10_precision)}  n=${main.n}  ${main.seconds.toFixed(2)} s/cell`);
+    });
+
+  proxyOptions(
+    nas
+      .command('search')
+      .description('search the space with a proxy (random search or regularised evolution); resumable')
+      .option('--space <name>', 'nb201', 'nb201')
+      .requiredOption('--strategy <name>', STRATEGIES.join(' | '))
+      .option('--budget-evals <n>', 'stop after this many proxy evaluations', parseIntOption('--budget-evals'))
+      .option('--budget-minutes <m>', 'stop after this much wall time', parseNumberOption('--budget-minutes'))
+      .option('--seed <n>', 'search seed', parseIntOption('--seed'), 0),
+  )
+    .option('--population <n>', 'evolution: population size', parseIntOption('--population'), 20)
+    .option('--tournament <n>', 'evolution: tournament size', parseIntOption('--tournament'), 5)
+    .option('--pool <file>', 'restrict candidates to these cells (e.g. those with known true accuracy)')
+    .option('--out <dir>', 'search folder (settings + evaluation log); rerunning with it resumes the search')
+    .option('--truth <csv>', 'ground truth: the true accuracy of the found cell, for the report only')
+    .option('--json', 'JSON lines: one per evaluation, then the result')
+    .action(async (f: ProxyFlags & { space: string; strategy: string; budgetEvals?: number; budgetMinutes?: number; seed: number; population: number; tournament: number; pool?: string; out?: string; truth?: string; json?: boolean }) => {
+      checkSpace(f.space);
+      if (!(STRATEGIES as readonly string[]).includes(f.strategy)) throw new GtnError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${f.strategy}'`);
+      if (f.budgetEvals === undefined && f.budgetMinutes === undefined) throw new GtnError('give a budget: --budget-evals N or --budget-minutes M');
+      if (f.population < 1 || f.tournament < 1) throw new GtnError('--population and --tournament must be at least 1');
+      const spec = proxySpec(f);
+      const proxy = await buildProxy(spec);
+      const settings: SearchSettings = {
+        space: 'nb201',
+        strategy: f.strategy as Strategy,
+        seed: f.seed,
+        population: f.population,
+        tournament: f.tournament,
+        pool: f.pool ? readArchs(f.pool).map(formatCell) : undefined,
+        proxy: { kind: proxy.kind, settings: proxy.settings },
+      };
+      const dir = f.out ?? join('runs', `search-${f.strategy}-${spec.kind}-seed${f.seed}`);
+      const truth = f.truth ? readTruth(f.truth) : null;
+      const res = runSearch(dir, settings, proxy, { evaluations: f.budgetEvals, minutes: f.budgetMinutes }, (r, replayed) => {
+        if (f.json) console.log(JSON.stringify({ ...r, replayed }));
+        else if (!replayed) console.error(`${String(r.n).padStart(5)} ${f3(r.score).padStart(10)} ${r.seconds.toFixed(2).padStart(6)}s ${Math.round(r.elapsed)}s ${r.reused ? '(isomorphic: score reused) ' : ''}${r.arch}`);
+      });
+      const t = truth?.get(res.best_arch);
+      const out = {
+        best_arch: res.best_arch,
+        best_score: res.best_score,
+        evaluations: res.evaluations,
+        seconds: res.seconds,
+        search: dir,
+        ...(truth ? { best_test_accuracy: t?.test200 ?? null, best_valid_accuracy: t?.valid200 ?? null } : {}),
+      };
+      console.log(f.json ? JSON.stringify(out) : `best ${out.best_arch} score ${f3(out.best_score)} after ${out.evaluations} evaluations, ${Math.round(out.seconds)} s${t ? `; true test accuracy ${t.test200.toFixed(2)}%` : ''}`);
+    });
+
+  nas
+    .command('subset')
+    .description('a measurement subset of a ground-truth file: cell strings only, stratified over accuracy')
+    .requiredOption('--from <csv>', 'ground-truth CSV')
+    .requiredOption('--n <n>', 'cells', parseIntOption('--n'))
+    .option('--seed <n>', 'seed', parseIntOption('--seed'), 0)
+    .option('--exclude <file>', 'cells to leave out (e.g. another subset)')
+    .requiredOption('--out <file>', 'where to write the cell strings')
+    .action((f: { from: string; n: number; seed: number; exclude?: string; out: string }) => {
+      const truth = readTruth(f.from);
+      const exclude = new Set(f.exclude ? readArchs(f.exclude).map(formatCell) : []);
+      const cells = stratifiedSample(truth, f.n, Rng.seeded(f.seed).fork('subset'), exclude);
+      writeFileSync(f.out, `${cells.join('\n')}\n`);
+      console.log(`${cells.length} cells written to ${f.out}`);
+    });
+}

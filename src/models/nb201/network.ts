@@ -1,0 +1,133 @@
+// The NAS-Bench-201 network as a learner: a pure function of explicit parameters.
+//   stem conv3x3 (C) + BN -> N cells (C) -> residual reduction (2C) -> N cells (2C) -> residual reduction (4C)
+//   -> N cells (4C) -> BN -> ReLU -> global average pool -> linear.
+// Cell ops: none (zero), skip_connect, ReLU-conv1x1-BN, ReLU-conv3x3-BN, avg-pool 3x3 (padding excluded from
+// the divisor). The reduction block is ResNet's basic block: ReLU-conv3x3/s2-BN -> ReLU-conv3x3-BN, plus a
+// shortcut avg-pool 2x2/s2 -> conv1x1. BN uses the batch's statistics in training; evaluation passes saved ones.
+import { Rng, Tensor, add, avgPool2d, mean, ones, relu, zeros } from '../../tensor/index.js';
+import { avgPool3x3ExcludePad, batchNormWithStats, conv, initConv, initLinear, linear, type ConvParams, type LinearParams } from '../../nn/index.js';
+import { EDGES, parseCell, type Cell } from './cell.js';
+
+export interface Nb201Spec {
+  kind: 'nb201';
+  /** The cell string, `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. */
+  cell: string;
+  /** Channels of the first stage (NAS-Bench-201: 16). */
+  channels: number;
+  /** Cells per stage (NAS-Bench-201: 5). */
+  cells: number;
+}
+
+type Bn = { gamma: Tensor; beta: Tensor };
+type ReluConvBn = { conv: ConvParams } & Bn;
+type CellParams = { edges: Record<string, ReluConvBn> };
+type ReductionParams = { a: ReluConvBn; b: ReluConvBn; down: ConvParams };
+
+export type Nb201Params = {
+  stem: { conv: ConvParams } & Bn;
+  blocks: (CellParams | ReductionParams)[];
+  head: Bn & { fc: LinearParams };
+};
+
+const parsed = new Map<string, Cell>();
+function cellOf(spec: Nb201Spec): Cell {
+  let c = parsed.get(spec.cell);
+  if (!c) {
+    c = parseCell(spec.cell);
+    parsed.set(spec.cell, c);
+  }
+  return c;
+}
+
+/** The stage layout: 'cell' or 'reduce' blocks with their channel counts. */
+function layout(spec: Nb201Spec): { kind: 'cell' | 'reduce'; cin: number; cout: number }[] {
+  const out: { kind: 'cell' | 'reduce'; cin: number; cout: number }[] = [];
+  let c = spec.channels;
+  for (let stage = 0; stage < 3; stage++) {
+    if (stage > 0) {
+      out.push({ kind: 'reduce', cin: c, cout: 2 * c });
+      c *= 2;
+    }
+    for (let i = 0; i < spec.cells; i++) out.push({ kind: 'cell', cin: c, cout: c });
+  }
+  return out;
+}
+
+const bn = (n: number): Bn => ({ gamma: ones([n]), beta: zeros([n]) });
+
+function initRcb(cin: number, cout: number, k: number, rng: Rng, weightNorm: boolean): ReluConvBn {
+  return { conv: initConv(cin, cout, k, rng, { weightNorm, bias: false }), ...bn(cout) };
+}
+
+export function initNb201(spec: Nb201Spec, inShape: readonly number[], classes: number, rng: Rng, weightNorm: boolean): Nb201Params {
+  const cell = cellOf(spec);
+  const blocks = layout(spec).map((b, i): CellParams | ReductionParams => {
+    const r = rng.fork(`block${i}`);
+    if (b.kind === 'reduce') {
+      return {
+        a: initRcb(b.cin, b.cout, 3, r.fork('a'), weightNorm),
+        b: initRcb(b.cout, b.cout, 3, r.fork('b'), weightNorm),
+        down: initConv(b.cin, b.cout, 1, r.fork('down'), { weightNorm, bias: false }),
+      };
+    }
+    const edges: Record<string, ReluConvBn> = {};
+    cell.forEach((op, k) => {
+      if (op === 'nor_conv_1x1' || op === 'nor_conv_3x3') edges[`e${k}`] = initRcb(b.cin, b.cout, op === 'nor_conv_1x1' ? 1 : 3, r.fork(k), weightNorm);
+    });
+    return { edges };
+  });
+  const last = 4 * spec.channels;
+  return {
+    stem: { conv: initConv(inShape[0], spec.channels, 3, rng.fork('stem'), { weightNorm, bias: false }), ...bn(spec.channels) },
+    blocks,
+    head: { ...bn(last), fc: initLinear(last, classes, rng.fork('head'), { weightNorm }) },
+  };
+}
+
+/**
+ * Forward pass; returns the logits and the BN statistics it used, [mean, variance] per BN in order.
+ * `onRelu` sees every ReLU's input (zero-cost proxies read activation patterns through it).
+ */
+export function nb201Forward(spec: Nb201Spec, p: Nb201Params, x: Tensor, saved?: readonly Tensor[], onRelu?: (pre: Tensor) => void): { logits: Tensor; stats: Tensor[] } {
+  const cell = cellOf(spec);
+  const stats: Tensor[] = [];
+  const norm = (h: Tensor, q: Bn): Tensor => {
+    const k = stats.length;
+    const r = batchNormWithStats(h, q.gamma, q.beta, saved ? { mean: saved[k], variance: saved[k + 1] } : undefined);
+    stats.push(r.mean, r.variance);
+    return r.y;
+  };
+  const act = (h: Tensor): Tensor => {
+    onRelu?.(h);
+    return relu(h);
+  };
+  const rcb = (h: Tensor, q: ReluConvBn, k: number, stride = 1): Tensor => norm(conv(q.conv, act(h), { padding: (k - 1) / 2, stride }), q);
+
+  let h = norm(conv(p.stem.conv, x, { padding: 1 }), p.stem);
+  layout(spec).forEach((b, i) => {
+    const q = p.blocks[i];
+    if (b.kind === 'reduce') {
+      const r = q as ReductionParams;
+      const main = rcb(rcb(h, r.a, 3, 2), r.b, 3);
+      h = add(conv(r.down, avgPool2d(h, { kernel: 2, stride: 2 })), main);
+      return;
+    }
+    const edges = (q as CellParams).edges;
+    const nodes: Tensor[] = [h];
+    for (let to = 1; to <= 3; to++) {
+      let sum: Tensor | null = null;
+      for (let k = 0; k < EDGES.length; k++) {
+        const op = cell[k];
+        if (EDGES[k].to !== to || op === 'none') continue;
+        const inp = nodes[EDGES[k].from];
+        const y = op === 'skip_connect' ? inp : op === 'avg_pool_3x3' ? avgPool3x3ExcludePad(inp) : rcb(inp, edges[`e${k}`], op === 'nor_conv_1x1' ? 1 : 3);
+        sum = sum ? add(sum, y) : y;
+      }
+      // A node with only 'none' inputs is zero (NAS-Bench-201 multiplies by 0 and keeps the tensor).
+      nodes.push(sum ?? zeros(h.shape));
+    }
+    h = nodes[3];
+  });
+  h = act(norm(h, p.head));
+  return { logits: linear(p.head.fc, mean(h, [2, 3])), stats };
+}

@@ -1,0 +1,64 @@
+// The GTN proxy: a fresh network trained k steps on a frozen teacher's synthetic batches with the teacher's
+// learned per-step lr and momentum, scored on CIFAR-10 validation images. The teacher's batches are made once
+// (its generator is frozen, so every candidate sees the same data) and replayed; past the teacher's T steps
+// the curriculum and schedule start again from step 0.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Split } from '../../data/splits.js';
+import { GtnError } from '../../errors.js';
+import { loadRunState } from '../../gtn/runState.js';
+import { syntheticBatch } from '../../gtn/samples.js';
+import { readRunConfig, runFiles } from '../../gtn/trainer.js';
+import type { Batch, MetaParams } from '../../gtn/unroll.js';
+import { Tensor, tensor } from '../../tensor/index.js';
+import type { Proxy } from './proxy.js';
+import { trainAndScore, type TrainingProxyOptions } from './training.js';
+
+/** A schedule [T] repeated to length n. */
+function tile(t: Tensor, n: number): Tensor {
+  const src = t.data as Float32Array;
+  return tensor(Float32Array.from({ length: n }, (_, i) => src[i % src.length]), [n]);
+}
+
+export function gtnProxy(run: string, validation: Split, o: TrainingProxyOptions & { checkpoint?: 'best' | 'last' }): Proxy {
+  const cfg = readRunConfig(run);
+  if (cfg.teacher !== 'gtn') throw new GtnError(`--proxy gtn:${run}: that run's teacher is '${cfg.teacher}', not a GTN`);
+  if (cfg.dataset !== 'cifar10') throw new GtnError(`--proxy gtn:${run}: the teacher was trained on ${cfg.dataset}; NB201 proxies score CIFAR-10`);
+  const files = runFiles(run);
+  const file = o.checkpoint === 'last' ? files.last : files.best;
+  const state = loadRunState(file);
+  const steps = Math.max(...o.steps);
+  const batches: Batch[] = [];
+  for (let t = 0; t < Math.min(steps, cfg.steps); t++) {
+    const b = syntheticBatch(cfg, state.meta, t)!;
+    batches.push({ x: tensor(b.x, [b.y.length, ...validation.shape]), y: tensor(b.y, [b.y.length]) });
+  }
+  const schedule: MetaParams = { logLr: tile(state.meta.logLr, steps), momentumLogit: tile(state.meta.momentumLogit, steps) };
+  const teacherHash = createHash('sha256').update(readFileSync(file)).digest('hex');
+  return {
+    kind: 'gtn',
+    settings: { teacher: run, teacherSha256: teacherHash, teacherSteps: cfg.steps, ...o },
+    score(cell) {
+      const bySteps = trainAndScore(cfg, schedule, cell, o, { validation, teacherBatch: (t) => batches[t % batches.length] });
+      const last = bySteps[bySteps.length - 1];
+      return { score: last.scores[o.score]!, seconds: last.seconds, bySteps };
+    },
+  };
+}
+
+/** The NB201 cells (as strings) a teacher's meta-training used, from its metrics log. */
+export function seenCells(run: string): Set<string> {
+  const seen = new Set<string>();
+  let text = '';
+  try {
+    text = readFileSync(runFiles(run).metrics, 'utf8');
+  } catch {
+    return seen;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.includes('"nb201"')) continue;
+    const l = JSON.parse(line) as { learner?: { kind: string; cell?: string } };
+    if (l.learner?.kind === 'nb201' && l.learner.cell) seen.add(l.learner.cell);
+  }
+  return seen;
+}

@@ -1,0 +1,88 @@
+// Proxies by name: `gtn:RUN`, `real`, `params`, `synflow`, `nwot`, with their options in one serialisable
+// description, so that a worker process (or machine) can build the same proxy from it.
+import { loadTrainingSplits, type TrainingSplits } from '../../data/load.js';
+import { GtnError } from '../../errors.js';
+import { readRunConfig } from '../../gtn/trainer.js';
+import { gtnProxy } from './gtn.js';
+import { SCORE_KINDS, type Proxy, type ScoreKind } from './proxy.js';
+import { realProxy } from './real.js';
+import { nwotProxy, paramsProxy, synflowProxy } from './zeroCost.js';
+
+export { SCORE_KINDS, type Proxy, type ProxyResult, type ScoreKind, type StepScore } from './proxy.js';
+export { seenCells } from './gtn.js';
+
+export const PROXY_KINDS = ['gtn', 'real', 'params', 'synflow', 'nwot'] as const;
+
+export interface ProxySpec {
+  kind: (typeof PROXY_KINDS)[number];
+  /** gtn: the teacher's run folder. */
+  run?: string;
+  steps: number[];
+  score: ScoreKind;
+  channels: number;
+  cells: number;
+  valImages: number;
+  seed: number;
+  /** real: SGD settings. */
+  lr: number;
+  momentum: number;
+  batch: number;
+  /** nwot: images in the batch. */
+  nwotBatch: number;
+}
+
+export const PROXY_DEFAULTS: Omit<ProxySpec, 'kind'> = {
+  steps: [128],
+  score: 'val-acc',
+  channels: 8,
+  cells: 1,
+  valImages: 1000,
+  seed: 0,
+  lr: 0.1,
+  momentum: 0.9,
+  batch: 64,
+  nwotBatch: 64,
+};
+
+/** 'gtn:runs/nas' -> {kind: 'gtn', run: 'runs/nas'}; the network defaults to the teacher's own (C, N). */
+export function parseProxy(text: string, over: Partial<ProxySpec> = {}): ProxySpec {
+  const [kind, ...rest] = text.split(':');
+  if (!(PROXY_KINDS as readonly string[]).includes(kind)) throw new GtnError(`--proxy must be one of gtn:RUN, real, params, synflow, nwot; got '${text}'`);
+  const run = rest.join(':') || undefined;
+  if (kind === 'gtn' && !run) throw new GtnError("--proxy gtn needs the teacher's run folder: --proxy gtn:runs/NAME");
+  if (kind !== 'gtn' && run) throw new GtnError(`--proxy ${kind} takes no argument (got '${text}')`);
+  const spec: ProxySpec = { ...PROXY_DEFAULTS, kind: kind as ProxySpec['kind'], run };
+  if (run) {
+    const learner = readRunConfig(run).learner;
+    if (learner.kind === 'nb201') Object.assign(spec, { channels: learner.channels, cells: learner.cells });
+  }
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) (spec as unknown as Record<string, unknown>)[k] = v;
+  if (!(SCORE_KINDS as readonly string[]).includes(spec.score)) throw new GtnError(`--score must be one of ${SCORE_KINDS.join(', ')}; got '${spec.score}'`);
+  if (!spec.steps.length || spec.steps.some((s) => !Number.isInteger(s) || s < 1)) throw new GtnError(`--steps must be positive integers, got '${spec.steps.join(',')}'`);
+  spec.steps = [...new Set(spec.steps)].sort((a, b) => a - b);
+  return spec;
+}
+
+/** What the proxy's records are keyed on: the kind and every setting that changes its scores. */
+export function proxyLabel(p: ProxySpec): string {
+  return p.kind === 'gtn' ? `gtn:${p.run}` : p.kind;
+}
+
+const needsData = (kind: ProxySpec['kind']) => kind === 'gtn' || kind === 'real' || kind === 'nwot';
+
+export async function buildProxy(p: ProxySpec, data?: TrainingSplits): Promise<Proxy> {
+  const splits = needsData(p.kind) ? (data ?? (await loadTrainingSplits('cifar10'))) : undefined;
+  const train = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, valImages: p.valImages, seed: p.seed };
+  switch (p.kind) {
+    case 'gtn':
+      return gtnProxy(p.run!, splits!.validation, train);
+    case 'real':
+      return realProxy(splits!, { ...train, lr: p.lr, momentum: p.momentum, batch: p.batch, augment: true });
+    case 'params':
+      return paramsProxy({ channels: p.channels, cells: p.cells, seed: p.seed });
+    case 'synflow':
+      return synflowProxy({ channels: p.channels, cells: p.cells, seed: p.seed });
+    case 'nwot':
+      return nwotProxy(splits!.train, { channels: p.channels, cells: p.cells, seed: p.seed, batch: p.nwotBatch });
+  }
+}

@@ -1,0 +1,64 @@
+// Training proxies: a fresh NB201 network trained k steps with the GTN inner loop (the same `unroll` that
+// meta-trains teachers, run without a graph), then scored. One training run gives the scores at every
+// requested step count.
+import type { Split } from '../../data/splits.js';
+import type { TrainConfig } from '../../gtn/config.js';
+import { splitScore, trainFresh } from '../../gtn/evaluate.js';
+import type { Batch, MetaParams } from '../../gtn/unroll.js';
+import { formatCell, type Cell, type Nb201Spec } from '../../models/index.js';
+import type { ScoreKind, StepScore } from './proxy.js';
+
+export interface TrainingProxyOptions {
+  /** Score after each of these step counts (ascending); the last is the proxy's score. */
+  steps: number[];
+  score: ScoreKind;
+  channels: number;
+  cells: number;
+  /** Validation images each score uses (the first n of the validation split). */
+  valImages: number;
+  /** Seed of the network's initialisation (and of real batches). */
+  seed: number;
+}
+
+/** The mean training loss over the last quarter of the steps (at least 1, at most 16) is 'train-loss'. */
+export const trainLossWindow = (steps: number): number => Math.max(1, Math.min(16, Math.floor(steps / 4)));
+
+export function networkSpec(cell: Cell, o: Pick<TrainingProxyOptions, 'channels' | 'cells'>): Nb201Spec {
+  return { kind: 'nb201', cell: formatCell(cell), channels: o.channels, cells: o.cells };
+}
+
+/**
+ * Trains `cell` for max(o.steps) steps of `cfg`'s inner loop on `teacherBatch` with the schedule in `meta`,
+ * scoring on `validation` after each requested step count. Seconds exclude the scorings of earlier counts.
+ */
+export function trainAndScore(cfg: TrainConfig, meta: MetaParams, cell: Cell, o: TrainingProxyOptions, data: { validation: Split; teacherBatch: (t: number) => Batch }): StepScore[] {
+  const spec = networkSpec(cell, o);
+  const steps = Math.max(...o.steps);
+  const losses: number[] = [];
+  const out: StepScore[] = [];
+  const t0 = performance.now();
+  let scoringMs = 0;
+  trainFresh({ ...cfg, steps, learner: spec }, meta, o.seed, {
+    learner: spec,
+    teacherBatch: data.teacherBatch,
+    onStep: (t, params, stats, loss) => {
+      losses.push(loss);
+      const k = t + 1;
+      if (!o.steps.includes(k)) return;
+      const s0 = performance.now();
+      const trainMs = s0 - t0 - scoringMs;
+      const w = trainLossWindow(k);
+      const trainLoss = losses.slice(k - w, k).reduce((a, b) => a + b, 0) / w;
+      const scores: StepScore['scores'] = { 'train-loss': Number.isFinite(trainLoss) ? -trainLoss : Number.NEGATIVE_INFINITY };
+      if (o.valImages > 0) {
+        const v = splitScore(spec, params, stats, data.validation, o.valImages);
+        scores['val-acc'] = v.accuracy;
+        scores['val-loss'] = Number.isFinite(v.loss) ? -v.loss : Number.NEGATIVE_INFINITY;
+      }
+      const scoreMs = performance.now() - s0;
+      scoringMs += scoreMs;
+      out.push({ steps: k, seconds: (trainMs + scoreMs) / 1000, scores });
+    },
+  });
+  return out;
+}
