@@ -17,6 +17,7 @@
 
 #include "conv.h"
 #include "gemm.h"
+#include "norm.h"
 #include "ops.h"
 #include "pool.h"
 
@@ -667,6 +668,80 @@ napi_value AvgPool2dBackward(napi_env env, napi_callback_info info) {
   });
 }
 
+// ---------------------------------------------------------------- batch norm
+// x viewed as [N, C, S]; gamma, beta, mean, var are [C].
+struct BnGeom {
+  int64_t N, C, S;
+};
+BnGeom bn_geom(const Args& a, size_t i, int64_t nx) {
+  Dims d = a.shape(i, "xShape");
+  if (d.size() < 2) a.fail("xShape must have at least 2 axes, got " + dstr(d));
+  check_len(a, nx, d, "x");
+  int64_t S = 1;
+  for (size_t k = 2; k < d.size(); ++k) S *= d[k];
+  return {d[0], d[1], S};
+}
+const float* per_channel(const Args& a, size_t i, int64_t C, const char* what, bool optional = false) {
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(a.env, a.at(i), &t));
+  if (optional && (t == napi_null || t == napi_undefined)) return nullptr;
+  int64_t n;
+  const float* p = a.f32(i, &n);
+  if (n != C) a.fail(std::string(what) + " must hold one value per channel (" + std::to_string(C) + "), got " + std::to_string(n));
+  return p;
+}
+
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "batchNorm");
+    int64_t nx;
+    const float* x = a.f32(0, &nx);
+    BnGeom g = bn_geom(a, 1, nx);
+    const float* gamma = per_channel(a, 2, g.C, "gamma");
+    const float* beta = per_channel(a, 3, g.C, "beta");
+    float eps = (float)a.num(4);
+    float *y, *mean, *var;
+    napi_value ry = new_f32(env, nx, &y, false), rm = new_f32(env, g.C, &mean, false), rv = new_f32(env, g.C, &var, false), arr;
+    if (nx > 0) batchnorm_forward(x, g.N, g.C, g.S, gamma, beta, eps, y, mean, var);
+    NAPI_OK(napi_create_array_with_length(env, 3, &arr));
+    NAPI_OK(napi_set_element(env, arr, 0, ry));
+    NAPI_OK(napi_set_element(env, arr, 1, rm));
+    NAPI_OK(napi_set_element(env, arr, 2, rv));
+    return arr;
+  });
+}
+
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "batchNormBackward");
+    int64_t nx;
+    const float* x = a.f32(0, &nx);
+    BnGeom g = bn_geom(a, 1, nx);
+    const float* gamma = per_channel(a, 2, g.C, "gamma");
+    const float* mean = per_channel(a, 3, g.C, "mean");
+    const float* var = per_channel(a, 4, g.C, "variance");
+    float eps = (float)a.num(5);
+    napi_valuetype t;
+    NAPI_OK(napi_typeof(env, a.at(6), &t));
+    const float* gy = nullptr;
+    if (t != napi_null && t != napi_undefined) {
+      int64_t ng;
+      gy = a.f32(6, &ng);
+      if (ng != nx) a.fail("gy must have the shape of x");
+    }
+    const float* gmean = per_channel(a, 7, g.C, "gmean", true);
+    const float* gvar = per_channel(a, 8, g.C, "gvar", true);
+    float *dx, *dgamma, *dbeta;
+    napi_value rx = new_f32(env, nx, &dx, false), rg = new_f32(env, g.C, &dgamma, false), rb = new_f32(env, g.C, &dbeta, false), arr;
+    if (nx > 0) batchnorm_backward(x, g.N, g.C, g.S, gamma, mean, var, eps, gy, gmean, gvar, dx, dgamma, dbeta);
+    NAPI_OK(napi_create_array_with_length(env, 3, &arr));
+    NAPI_OK(napi_set_element(env, arr, 0, rx));
+    NAPI_OK(napi_set_element(env, arr, 1, rg));
+    NAPI_OK(napi_set_element(env, arr, 2, rb));
+    return arr;
+  });
+}
+
 // ---------------------------------------------------------------- configuration / measurement
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -771,6 +846,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPool2d", MaxPool2d},
       {"avgPool2d", AvgPool2d},
       {"avgPool2dBackward", AvgPool2dBackward},
+      {"batchNorm", BatchNorm},
+      {"batchNormBackward", BatchNormBackward},
       {"setThreads", SetThreads},
       {"getThreads", GetThreads},
       {"simdPath", SimdPath},

@@ -1,5 +1,5 @@
 // Batch normalisation in the two forms GTN uses.
-import { Tensor, add, div, mean, mul, reshape, sqrt, square, sub, addScalar, ShapeError } from '../tensor/index.js';
+import { Tensor, add, batchNormTrain, div, mean, mul, reshape, sqrt, sub, addScalar, ShapeError } from '../tensor/index.js';
 
 /** Axes to take statistics over: the batch, and the spatial axes of [N, C, H, W]. */
 function statAxes(x: Tensor): number[] {
@@ -7,7 +7,6 @@ function statAxes(x: Tensor): number[] {
   if (x.rank === 4) return [0, 2, 3];
   throw new ShapeError(`batchNorm: expected [N, C] or [N, C, H, W], got [${x.shape.join(', ')}]`);
 }
-
 
 /**
  * Mean-only batch norm (Salimans & Kingma 2016), used by GTN learners: x - mean(x) + beta, no variance and no
@@ -26,17 +25,15 @@ export interface BatchNormStats {
 }
 
 /**
- * Standard batch norm (gamma, beta). Training mode uses the batch's statistics and returns them; with `stats`
- * (e.g. saved from the last training batch) it uses those instead: evaluation mode.
+ * Standard batch norm (gamma, beta). Training mode uses the batch's statistics (the fused op) and returns them;
+ * with `stats` (e.g. saved from the last training batch) it uses those instead: evaluation mode.
  */
 export function batchNormWithStats(x: Tensor, gamma: Tensor, beta: Tensor, stats?: BatchNormStats, eps = 1e-5): { y: Tensor } & BatchNormStats {
-  const axes = statAxes(x);
-  const m = stats?.mean ?? mean(x, axes, true);
-  const centered = sub(x, m);
-  const variance = stats?.variance ?? mean(square(centered), axes, true);
+  statAxes(x);
+  if (!stats) return batchNormTrain(x, gamma, beta, eps);
   // gamma / sqrt(var + eps) is formed on the per-channel statistics: two passes over x instead of three.
-  const scale = div(reshape(gamma, variance.shape), sqrt(addScalar(variance, eps)));
-  return { y: add(mul(centered, scale), reshape(beta, variance.shape)), mean: m, variance };
+  const scale = div(reshape(gamma, stats.variance.shape), sqrt(addScalar(stats.variance, eps)));
+  return { y: add(mul(sub(x, stats.mean), scale), reshape(beta, stats.variance.shape)), ...stats };
 }
 
 /** Standard batch norm with training-mode batch statistics (as the generator uses). */

@@ -248,6 +248,25 @@ export function grad<X extends Tree, R extends unknown[]>(f: (x: X, ...rest: R) 
   return (x: X, ...rest: R) => vg(x, ...rest)[1];
 }
 
+// ------------------------------------------------------------------------------------------ fused ops
+
+/**
+ * A vjp obtained by recomputing `composite` (the op written in other ops) on the op's inputs and running its
+ * backward pass locally, inputs being the boundary. Fused kernels use it for the order of derivative they have
+ * no kernel for: their results are those of the composite's own vjp, to every order.
+ */
+export function compositeVjp(composite: (...xs: Tensor[]) => Tensor[], inputs: readonly Tensor[], gs: readonly (Tensor | null)[], needs: readonly boolean[]): (Tensor | null)[] {
+  // A tensor passed twice gets its whole gradient once (its first position), so that sums are not doubled.
+  const wantedAt = inputs.map((x, i) => needs[i] && inputs.indexOf(x) === i);
+  const wanted = inputs.filter((_, i) => wantedAt[i]);
+  const creates = backwardCreatesGraph;
+  const outs = withRecording(true, () => composite(...inputs));
+  const live = outs.map((o, i) => ({ o, g: gs[i] })).filter((p): p is { o: Tensor; g: Tensor } => p.g !== null && p.o.requiresGrad);
+  const g = withRecording(creates, () => backward(live.map((p) => p.o), live.map((p) => p.g), wanted, new Map(), true));
+  let j = 0;
+  return inputs.map((_, i) => (wantedAt[i] ? g[j++] : null));
+}
+
 // --------------------------------------------------------------------------------------- checkpointing
 
 /**

@@ -28,4 +28,5 @@ export * from './ops/matmul.js';
 export * from './ops/conv.js';
 export * from './ops/pool.js';
 export * from './ops/loss.js';
+export * from './ops/norm.js';
 export { backend, backendStatus, setBackend, type BackendName } from './backends/registry.js';

@@ -12,7 +12,16 @@ import { tinyBatch, tinyUnroll } from '../helpers/gtnFixture.js';
 
 const base = tinyUnroll;
 const batch = tinyBatch;
-const data = { intermediate: [batch(1), batch(2)], final: batch(3) };
+const tinyData = { intermediate: [batch(1), batch(2)], final: batch(3) };
+let data = tinyData;
+
+// The NAS-Bench-201 network (full BN, ReLU, residual reductions, pooling without padding in the divisor) needs
+// larger images and batches than the other learners: with 2x2 maps in its last stage and 4 images, batch-norm
+// statistics of a handful of values make the meta-loss too rough for finite differences.
+const NB201: UnrollConfig['learner'] = { kind: 'nb201', cell: '|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_1x1~0|none~1|skip_connect~2|', channels: 2, cells: 1 };
+const nb201Cfg: UnrollConfig = { ...base, learner: NB201, batch: 12, imageShape: [1, 16, 16], generator: { ...base.generator, imageShape: [1, 16, 16] } };
+const bigBatch = (seed: number) => ({ x: T.randn([12, 1, 16, 16], T.Rng.seeded(seed)), y: T.tensor(Int32Array.from({ length: 12 }, (_, i) => i % 3)) });
+const nb201Data = { intermediate: [bigBatch(1), bigBatch(2)], final: bigBatch(3) };
 
 let cfg = base;
 
@@ -41,10 +50,11 @@ const learners: UnrollConfig['learner'][] = [{ kind: 'mlp', hidden: [5] }, { kin
 
 for (const be of availableBackends()) {
   describe(`GTN meta-gradient (${be})`, () => {
-    for (const learner of learners)
-    it(`${learner.kind} learner: matches finite differences for lr, momentum, z and generator weights; checkpointing changes nothing`, () => {
+    for (const learner of [...learners, NB201])
+    it(`${learner.kind} learner: matches finite differences for lr, momentum${learner === NB201 ? '' : ', z and generator weights'}; checkpointing changes nothing`, () => {
       T.setBackend(be);
-      cfg = { ...base, learner };
+      cfg = learner === NB201 ? nb201Cfg : { ...base, learner };
+      data = learner === NB201 ? nb201Data : tinyData;
       const meta = initMetaParams(cfg, { innerLr: 0.1, innerMomentum: 0.5 }, T.Rng.seeded(5));
       const [, g] = T.valueAndGrad((m: MetaParams) => loss(m, false))(meta);
       const [, gc] = T.valueAndGrad((m: MetaParams) => loss(m, true))(meta);
@@ -57,7 +67,11 @@ for (const be of availableBackends()) {
         ['generator conv2.g', (m) => (m.generator!.conv2 as { g: T.Tensor }).g, (m) => (m.generator!.conv2 as { g: T.Tensor }).g, [0]],
         ['generator bn3.gamma', (m) => m.generator!.bn3.gamma, (m) => m.generator!.bn3.gamma, [1]],
       ];
-      for (const [name, pick, pickMeta, coords] of probes) {
+      // With ReLU after every BN the NB201 meta-loss is rough in z and the generator's weights (a 1e-3 step flips
+      // many units); the network's own derivatives are checked kink-aware in tests/models/nb201.test.ts, and here
+      // its meta-gradient is checked in the per-step lr and momentum, where the loss is smooth enough.
+      const checked = learner === NB201 ? probes.slice(0, 2) : probes;
+      for (const [name, pick, pickMeta, coords] of checked) {
         const analytic = pick(g as MetaParams);
         for (const k of coords) {
           // Max pooling makes the loss only piecewise smooth: a step can cross a kink (an argmax switch), so
@@ -80,6 +94,7 @@ describe('native and reference backends', () => {
       return;
     }
     cfg = { ...base, learner: { kind: 'conv', widths: [2, 3, 4] } };
+    data = tinyData;
     const grads = (['js', 'native'] as const).map((be) => {
       T.setBackend(be);
       const meta = initMetaParams(cfg, { innerLr: 0.1, innerMomentum: 0.5 }, T.Rng.seeded(5));

@@ -305,6 +305,36 @@ test('maxPool2d / avgPool2d / avgPool2dBackward match js (max exact, avg rel < 1
   }
 });
 
+// ------------------------------------------------------------------ batch norm
+test('batchNorm / batchNormBackward match js (rel < 2e-6 sqrt(k)), with and without statistic cotangents', { skip }, () => {
+  const shapes: Shape[] = [[4, 3, 5, 7], [64, 8, 32, 32], [9, 5], [1, 2, 1, 1], [3, 17, 33]];
+  for (const xs of shapes) {
+    const c = xs[1];
+    const k = size(xs) / c;
+    const x = randn(size(xs), -2, 3);
+    const gamma = randn(c, 0.5, 1.5);
+    const beta = randn(c);
+    const f = nb.batchNorm(x, xs, gamma, beta, 1e-5);
+    const r = js.batchNorm(x, xs, gamma, beta, 1e-5);
+    close(f.mean, r.mean, sumBound(k), `batchNorm mean ${xs}`);
+    close(f.variance, r.variance, sumBound(k), `batchNorm variance ${xs}`);
+    close(f.y, r.y, sumBound(k), `batchNorm y ${xs}`);
+    const gy = randn(size(xs));
+    for (const [gm, gv] of [[null, null], [randn(c), randn(c)], [randn(c), null]] as const) {
+      for (const g of [gy, null]) {
+        if (!g && !gm) continue;
+        const a = nb.batchNormBackward(x, xs, gamma, r.mean, r.variance, 1e-5, g, gm, gv);
+        const b = js.batchNormBackward(x, xs, gamma, r.mean, r.variance, 1e-5, g, gm, gv);
+        const what = `${xs} gy=${!!g} gmean=${!!gm} gvar=${!!gv}`;
+        close(a.dx, b.dx, 4 * sumBound(k), `batchNormBackward dx ${what}`);
+        close(a.dgamma, b.dgamma, sumBound(k), `batchNormBackward dgamma ${what}`);
+        close(a.dbeta, b.dbeta, sumBound(k), `batchNormBackward dbeta ${what}`);
+      }
+    }
+  }
+  assert.throws(() => nb.batchNorm(new Float32Array(12), [2, 3, 2], new Float32Array(2), new Float32Array(3), 1e-5), /gamma must hold one value per channel \(3\)/);
+});
+
 // ------------------------------------------------------------------ errors
 test('bad shapes throw clear errors instead of reading out of bounds', { skip }, () => {
   assert.throws(() => nb.binary('add', new Float32Array(3), [4], new Float32Array(4), [4], [4]), /elements but its shape/);

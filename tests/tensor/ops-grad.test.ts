@@ -44,6 +44,17 @@ const cases: Case[] = [
   { name: 'maximum', inputs: () => [distinct([2, 3], 1), T.addScalar(distinct([2, 3], 2), 0.05)], op: ([a, b]) => T.mul(T.maximum(a, b), a) },
   { name: 'minimum', inputs: () => [distinct([2, 3], 1), T.addScalar(distinct([3], 2), 0.05)], op: ([a, b]) => T.mul(T.minimum(a, b), a) },
   { name: 'where', inputs: () => [rand([2, 3]), rand([3], 6)], op: ([a, b]) => T.mul(T.where(T.tensor([1, 0, 1]), a, b), a) },
+  // fused batch norm: its output and both statistics, for gradients of every order through the composite vjp
+  {
+    name: 'batchNorm 4d (y, mean, variance)',
+    inputs: () => [rand([3, 2, 2, 3]), T.addScalar(rand([2], 6, 0.3), 1), rand([2], 7)],
+    op: ([x, g, b]) => {
+      const r = T.batchNormTrain(x, g, b);
+      return T.add(T.add(probe([3, 2, 2, 3])(r.y), T.sum(T.mul(r.mean, r.mean))), T.sum(T.square(r.variance)));
+    },
+  },
+  { name: 'batchNorm 2d', inputs: () => [rand([5, 3]), T.addScalar(rand([3], 6, 0.3), 1), rand([3], 7)], op: ([x, g, b]) => probe([5, 3])(T.batchNormTrain(x, g, b).y) },
+  { name: 'batchNorm statistics only', inputs: () => [rand([4, 3, 2, 2])], op: ([x]) => { const r = T.batchNormTrain(x, T.ones([3]), T.zeros([3])); return T.sum(T.mul(T.tanh(r.mean), r.variance)); } },
   // reductions
   { name: 'sum axes keepdims', inputs: () => [rand([2, 3, 4])], op: ([x]) => T.mul(T.sum(T.square(x), [0, 2], true), x) },
   { name: 'sum all', inputs: () => [rand([2, 3])], op: ([x]) => T.mul(T.sum(x), x) },

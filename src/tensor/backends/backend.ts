@@ -129,6 +129,27 @@ export interface Backend {
   avgPool2d(x: Float32Array, xShape: Shape, win: Window2d): Float32Array;
   /** Transpose of avgPool2d: g [N, C, Ho, Wo] -> [N, C, H, W] (= xShape). */
   avgPool2dBackward(g: Float32Array, gShape: Shape, xShape: Shape, win: Window2d): Float32Array;
+
+  /**
+   * Training-mode batch norm of x [N, C, ...]: per channel c, y = (x - mean_c) * gamma_c / sqrt(var_c + eps) +
+   * beta_c with the batch's mean and biased variance, which are returned too ([C] each).
+   */
+  batchNorm(x: Float32Array, xShape: Shape, gamma: Float32Array, beta: Float32Array, eps: number): { y: Float32Array; mean: Float32Array; variance: Float32Array };
+  /**
+   * The vjp of batchNorm at (x, gamma) with its statistics: cotangents of y (null: zero), of mean and of
+   * variance (null: zero) -> dx, dgamma, dbeta.
+   */
+  batchNormBackward(
+    x: Float32Array,
+    xShape: Shape,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    eps: number,
+    gy: Float32Array | null,
+    gmean: Float32Array | null,
+    gvar: Float32Array | null,
+  ): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array };
 }
 
 /** Output spatial size of a window op along one axis. */

@@ -285,6 +285,63 @@ export const jsBackend: Backend = {
     return Float32Array.from(out, (v) => v * scale);
   },
 
+  batchNorm(x, xShape, gamma, beta, eps) {
+    const [N, C] = xShape;
+    const S = x.length / Math.max(1, N * C);
+    const mean = new Float32Array(C);
+    const variance = new Float32Array(C);
+    const y = new Float32Array(x.length);
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += x[(n * C + c) * S + k];
+      const m = s / (N * S);
+      let v = 0;
+      for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) v += (x[(n * C + c) * S + k] - m) ** 2;
+      v /= N * S;
+      mean[c] = m;
+      variance[c] = v;
+      const scale = gamma[c] / Math.sqrt(v + eps);
+      for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) y[(n * C + c) * S + k] = (x[(n * C + c) * S + k] - m) * scale + beta[c];
+    }
+    return { y, mean, variance };
+  },
+
+  batchNormBackward(x, xShape, gamma, mean, variance, eps, gy, gmean, gvar) {
+    const [N, C] = xShape;
+    const S = x.length / Math.max(1, N * C);
+    const M = N * S;
+    const dx = new Float32Array(x.length);
+    const dgamma = new Float32Array(C);
+    const dbeta = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const m = mean[c];
+      const invstd = 1 / Math.sqrt(variance[c] + eps);
+      let sgy = 0;
+      let sgyc = 0;
+      if (gy) {
+        for (let n = 0; n < N; n++) {
+          for (let k = 0; k < S; k++) {
+            const i = (n * C + c) * S + k;
+            sgy += gy[i];
+            sgyc += gy[i] * (x[i] - m);
+          }
+        }
+      }
+      dbeta[c] = sgy;
+      dgamma[c] = sgyc * invstd;
+      const gm = gmean ? gmean[c] / M : 0;
+      const gv = gvar ? (2 * gvar[c]) / M : 0;
+      for (let n = 0; n < N; n++) {
+        for (let k = 0; k < S; k++) {
+          const i = (n * C + c) * S + k;
+          const d = x[i] - m;
+          dx[i] = gamma[c] * invstd * ((gy ? gy[i] : 0) - sgy / M - (d * invstd * invstd * sgyc) / M) + gm + gv * d;
+        }
+      }
+    }
+    return { dx, dgamma, dbeta };
+  },
+
   avgPool2dBackward(gr, _gShape, xShape, win) {
     const scale = 1 / (win.kernel[0] * win.kernel[1]);
     const dx = new Float64Array(size(xShape));

@@ -35,6 +35,8 @@ export interface NativeAddon {
   maxPool2d(x: Float32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): [Float32Array, Int32Array];
   avgPool2d(x: Float32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): Float32Array;
   avgPool2dBackward(g: Float32Array, gs: Shape, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): Float32Array;
+  batchNorm(x: Float32Array, xs: Shape, gamma: Float32Array, beta: Float32Array, eps: number): [Float32Array, Float32Array, Float32Array];
+  batchNormBackward(x: Float32Array, xs: Shape, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, gy: Float32Array | null, gmean: Float32Array | null, gvar: Float32Array | null): [Float32Array, Float32Array, Float32Array];
   setThreads(n: number): number;
   getThreads(): number;
   simdPath(): string;
@@ -127,6 +129,14 @@ function makeBackend(n: NativeAddon): Backend {
     },
     avgPool2d: (x, xs, win: Window2d) => n.avgPool2d(x, xs, win.kernel, win.stride, win.pad),
     avgPool2dBackward: (g, gs, xs, win: Window2d) => n.avgPool2dBackward(g, gs, xs, win.kernel, win.stride, win.pad),
+    batchNorm: (x, xs, gamma, beta, eps) => {
+      const [y, mean, variance] = n.batchNorm(x, xs, gamma, beta, eps);
+      return { y, mean, variance };
+    },
+    batchNormBackward: (x, xs, gamma, mean, variance, eps, gy, gmean, gvar) => {
+      const [dx, dgamma, dbeta] = n.batchNormBackward(x, xs, gamma, mean, variance, eps, gy, gmean, gvar);
+      return { dx, dgamma, dbeta };
+    },
   };
 }
 

@@ -1,0 +1,89 @@
+// Batch normalisation, forward and backward, in two passes over the activations each (the composite of
+// elementwise ops and reductions it replaces makes a dozen). Parallel over channels; within a channel the
+// summation order is fixed (images in order, 16 partial sums over positions), so results do not depend on the
+// thread count.
+#include "norm.h"
+
+#include <cmath>
+
+#include "pool.h"
+
+namespace gtn {
+namespace {
+
+// Sum of x[n*C*S + c*S + s] over n, s with 16 partial sums per row combined pairwise.
+template <typename F>
+double channel_sum(int64_t N, int64_t C, int64_t S, int64_t c, F term) {
+  double total = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t base = (n * C + c) * S;
+    float acc[16] = {0};
+    int64_t s = 0;
+    for (; s + 16 <= S; s += 16)
+      for (int j = 0; j < 16; ++j) acc[j] += term(base + s + j);
+    for (int j = 0; s < S; ++s, ++j) acc[j] += term(base + s);
+    for (int w = 8; w >= 1; w >>= 1)
+      for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+    total += acc[0];
+  }
+  return total;
+}
+
+int64_t grain(int64_t N, int64_t S) { return N * S >= 4096 ? 1 : 64; }
+
+}  // namespace
+
+void batchnorm_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
+                       float* y, float* mean, float* var) {
+  const double M = (double)(N * S);
+  parallel_for(C, grain(N, S), 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const float m = (float)(channel_sum(N, C, S, c, [&](int64_t i) { return x[i]; }) / M);
+      const float v = (float)(channel_sum(N, C, S, c, [&](int64_t i) {
+                                const float d = x[i] - m;
+                                return d * d;
+                              }) /
+                              M);
+      mean[c] = m;
+      var[c] = v;
+      const float scale = gamma[c] / std::sqrt(v + eps);
+      const float shift = beta[c];
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t base = (n * C + c) * S;
+        for (int64_t s = 0; s < S; ++s) y[base + s] = (x[base + s] - m) * scale + shift;
+      }
+    }
+  });
+}
+
+void batchnorm_backward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* mean,
+                        const float* var, float eps, const float* gy, const float* gmean, const float* gvar, float* dx,
+                        float* dgamma, float* dbeta) {
+  const double M = (double)(N * S);
+  parallel_for(C, grain(N, S), 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const float m = mean[c];
+      const float invstd = 1.f / std::sqrt(var[c] + eps);
+      const double sgy = gy ? channel_sum(N, C, S, c, [&](int64_t i) { return gy[i]; }) : 0.0;
+      const double sgyc = gy ? channel_sum(N, C, S, c, [&](int64_t i) { return gy[i] * (x[i] - m); }) : 0.0;
+      dbeta[c] = (float)sgy;
+      dgamma[c] = (float)(sgyc * invstd);
+      // dx = gamma*invstd*(gy - sgy/M - (x-m)*invstd^2*sgyc/M) + gmean/M + 2*gvar*(x-m)/M
+      const float a = gamma[c] * invstd;
+      const float b = (float)(sgy / M);
+      const float k = (float)(sgyc / M) * invstd * invstd;
+      const float gm = gmean ? (float)(gmean[c] / M) : 0.f;
+      const float gv = gvar ? (float)(2.0 * gvar[c] / M) : 0.f;
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t base = (n * C + c) * S;
+        for (int64_t s = 0; s < S; ++s) {
+          const float d = x[base + s] - m;
+          const float g = gy ? gy[base + s] : 0.f;
+          dx[base + s] = a * (g - b - d * k) + gm + gv * d;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace gtn

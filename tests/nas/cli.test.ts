@@ -1,0 +1,94 @@
+// `gtn nas` end to end: rank with a ground-truth report (in-process and with worker processes), search with its
+// JSON result and resumption, subsets, and clear errors for bad input.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { enumerateCells } from '../../src/nas/space.js';
+import { formatCell } from '../../src/models/index.js';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const bin = join(root, 'bin', 'gtn.js');
+const work = mkdtempSync(join(tmpdir(), 'gtn-nas-cli-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const env = { ...process.env, GTN_THREADS: '1' };
+const gtn = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
+const jsonLines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+// A made-up ground truth over 60 cells: accuracy grows with the number of conv3x3 edges (params ranks it well).
+const cells = enumerateCells().filter((_, i) => i % 260 === 7).map(formatCell);
+const truth = join(work, 'truth.csv');
+writeFileSync(truth, `index,arch_str,valid_accuracy_200ep,test_accuracy_200ep,test_accuracy_12ep\n${cells.map((c, i) => `${i},${c},${50 + 5 * (c.split('nor_conv_3x3').length - 1) + i / 100},${50 + 5 * (c.split('nor_conv_3x3').length - 1) + i / 100},40`).join('\n')}\n`);
+const archs = join(work, 'archs.txt');
+writeFileSync(archs, `${cells.join('\n')}\n`);
+
+describe('gtn nas', () => {
+  it('rank --json: a line per cell and the rank statistics last', () => {
+    const r = gtn('nas', 'rank', '--archs', truth, '--proxy', 'params', '--truth', truth, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const lines = jsonLines(r.stdout);
+    assert.equal(lines.length, cells.length + 1);
+    for (const l of lines.slice(0, -1)) assert.deepEqual(Object.keys(l).slice(0, 3), ['arch', 'score', 'seconds']);
+    const last = lines[lines.length - 1];
+    assert.equal(last.n, cells.length);
+    assert.ok((last.spearman as number) > 0.6, `params should rank this truth well: ${last.spearman}`);
+    for (const k of ['kendall', 'top10_precision']) assert.equal(typeof last[k], 'number');
+  });
+
+  it('rank with a GTN teacher in two worker processes, logged and resumable', () => {
+    const teacher = join(work, 'teacher');
+    const t = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '2', '--out', teacher, '--quiet');
+    assert.equal(t.status, 0, t.stderr);
+    const few = join(work, 'few.txt');
+    writeFileSync(few, `${cells.slice(0, 5).join('\n')}\n`);
+    const log = join(work, 'rank.jsonl');
+    const args = ['nas', 'rank', '--archs', few, '--proxy', `gtn:${teacher}`, '--steps', '2,4', '--val-images', '100', '--out', log, '--workers', '2', '--include-seen', '--json'];
+    const r = gtn(...args);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = jsonLines(r.stdout);
+    assert.equal(lines.length, 5);
+    for (const l of lines) assert.deepEqual((l.by_steps as { steps: number }[]).map((s) => s.steps), [2, 4]);
+    assert.equal(readFileSync(log, 'utf8').trim().split('\n').length, 5);
+    const again = gtn(...args);
+    assert.deepEqual(jsonLines(again.stdout).map((l) => [l.arch, l.score]).sort(), lines.map((l) => [l.arch, l.score]).sort());
+    assert.equal(readFileSync(log, 'utf8').trim().split('\n').length, 5, 'nothing re-scored');
+  });
+
+  it('search --json ends with the result; rerunning resumes from the log', () => {
+    const out = join(work, 'search');
+    const args = ['nas', 'search', '--strategy', 'evolution', '--proxy', 'params', '--budget-evals', '25', '--population', '5', '--tournament', '2', '--pool', archs, '--out', out, '--truth', truth, '--json'];
+    const r = gtn(...args);
+    assert.equal(r.status, 0, r.stderr);
+    const res = jsonLines(r.stdout).pop()!;
+    for (const k of ['best_arch', 'best_score', 'evaluations', 'seconds', 'best_test_accuracy']) assert.ok(k in res, `missing ${k}`);
+    assert.equal(res.evaluations, 25);
+    const more = gtn(...args.map((a) => (a === '25' ? '30' : a)));
+    const lines = jsonLines(more.stdout);
+    assert.equal(lines.filter((l) => l.replayed === true).length, 25);
+    assert.equal(lines.pop()!.evaluations, 30);
+  });
+
+  it('subset writes cell strings only, stratified over accuracy', () => {
+    const out = join(work, 'subset.txt');
+    const r = gtn('nas', 'subset', '--from', truth, '--n', '10', '--seed', '1', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 10);
+    for (const l of lines) assert.ok(cells.includes(l));
+  });
+
+  it('bad input: file and line, option names, no stack traces', () => {
+    const bad = join(work, 'bad.txt');
+    writeFileSync(bad, `${cells[0]}\n|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|conv~2|\n`);
+    const r = gtn('nas', 'rank', '--archs', bad, '--proxy', 'params');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /bad\.txt:2: cell .* edge 2->3 has unknown op 'conv'/);
+    assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+    assert.match(gtn('nas', 'search', '--strategy', 'greedy', '--proxy', 'params', '--budget-evals', '1').stderr, /--strategy must be one of random, evolution/);
+    assert.match(gtn('nas', 'search', '--strategy', 'random', '--proxy', 'params').stderr, /give a budget/);
+    assert.match(gtn('nas', 'rank', '--sample', '3', '--proxy', 'gtn:/no/such/run').stderr, /is not a run folder/);
+    assert.match(gtn('nas', 'rank', '--space', 'darts', '--sample', '3', '--proxy', 'params').stderr, /--space must be nb201/);
+  });
+});

@@ -1,0 +1,80 @@
+// Proxies: the GTN proxy is the teacher's own inner loop (replaying its frozen batches changes nothing), one
+// training run scores every step count, scores are reproducible, and the zero-cost proxies compute what they
+// claim.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadTrainingSplits, type TrainingSplits } from '../../src/data/load.js';
+import { presetConfig } from '../../src/gtn/config.js';
+import { splitScore, trainFresh } from '../../src/gtn/evaluate.js';
+import { loadRunState } from '../../src/gtn/runState.js';
+import { runFiles, train } from '../../src/gtn/trainer.js';
+import { initNb201, paramCount, parseCell } from '../../src/models/index.js';
+import { buildProxy, parseProxy } from '../../src/nas/proxies/index.js';
+import { networkSpec } from '../../src/nas/proxies/training.js';
+import { logDetPsd } from '../../src/nas/proxies/zeroCost.js';
+import { Rng } from '../../src/tensor/index.js';
+
+const work = mkdtempSync(join(tmpdir(), 'gtn-proxies-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const teacher = join(work, 'teacher');
+const cell = parseCell('|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|');
+let data: TrainingSplits;
+
+before(async () => {
+  data = await loadTrainingSplits('cifar10');
+  const cfg = presetConfig('tinynas', 'cifar10');
+  await train(teacher, { ...cfg, meta: { ...cfg.meta, iterations: 2 }, evalEvery: 2 }, { data });
+});
+
+describe('NAS proxies', () => {
+  it('gtn: training on the replayed teacher batches is training on the live teacher', async () => {
+    const proxy = await buildProxy(parseProxy(`gtn:${teacher}`, { steps: [4], valImages: 300 }), data);
+    const viaProxy = proxy.score(cell);
+    const cfg = presetConfig('tinynas', 'cifar10');
+    const meta = loadRunState(runFiles(teacher).best).meta;
+    const spec = networkSpec(cell, { channels: 2, cells: 1 });
+    const live = trainFresh({ ...cfg, learner: spec }, meta, 0, { learner: spec });
+    const direct = splitScore(spec, live.params, live.stats, data.validation, 300);
+    assert.equal(viaProxy.score, direct.accuracy);
+    assert.equal(viaProxy.bySteps![0].scores['val-loss'], -direct.loss);
+  });
+
+  it('one training run scores every step count, as separate runs would', async () => {
+    const both = (await buildProxy(parseProxy(`gtn:${teacher}`, { steps: [2, 6], valImages: 200 }), data)).score(cell);
+    const two = (await buildProxy(parseProxy(`gtn:${teacher}`, { steps: [2], valImages: 200 }), data)).score(cell);
+    assert.deepEqual(both.bySteps!.map((s) => s.steps), [2, 6]);
+    assert.deepEqual(both.bySteps![0].scores, two.bySteps![0].scores);
+    assert.equal(both.score, both.bySteps![1].scores['val-acc']);
+    const real = await buildProxy(parseProxy('real', { steps: [3], valImages: 200, channels: 2, batch: 16 }), data);
+    assert.deepEqual(real.score(cell).bySteps![0].scores, real.score(cell).bySteps![0].scores);
+  });
+
+  it('score kinds: higher is better, train-loss needs no validation images', async () => {
+    const r = (await buildProxy(parseProxy(`gtn:${teacher}`, { steps: [4], score: 'train-loss', valImages: 0 }), data)).score(cell);
+    assert.ok(r.score < 0 && Number.isFinite(r.score));
+    assert.equal(r.bySteps![0].scores['val-acc'], undefined);
+  });
+
+  it('zero-cost proxies: params counts, synflow is positive, nwot is a log-determinant', async () => {
+    const params = await buildProxy(parseProxy('params', { channels: 4, cells: 1 }));
+    const spec = networkSpec(cell, { channels: 4, cells: 1 });
+    assert.equal(params.score(cell).score, paramCount(initNb201(spec, [3, 32, 32], 10, Rng.seeded(0), false)));
+    const synflow = (await buildProxy(parseProxy('synflow', { channels: 4, cells: 1 }))).score(cell).score;
+    assert.ok(synflow > 0 && Number.isFinite(synflow));
+    // log det [[2,1],[1,2]] = log 3; a singular matrix gives -Infinity
+    assert.ok(Math.abs(logDetPsd(Float64Array.from([2, 1, 1, 2]), 2) - Math.log(3)) < 1e-12);
+    assert.equal(logDetPsd(Float64Array.from([1, 1, 1, 1]), 2), Number.NEGATIVE_INFINITY);
+    const nwot = (await buildProxy(parseProxy('nwot', { channels: 4, cells: 1, nwotBatch: 16 }), data)).score(cell).score;
+    assert.ok(Number.isFinite(nwot) && nwot > 0);
+  });
+
+  it('bad proxy names and options are named in the error', () => {
+    assert.throws(() => parseProxy('gtn'), /needs the teacher's run folder/);
+    assert.throws(() => parseProxy('zen'), /--proxy must be one of/);
+    assert.throws(() => parseProxy('params', { score: 'speed' as never }), /--score must be one of/);
+    assert.throws(() => parseProxy(`gtn:${join(work, 'nothing')}`), /is not a run folder/);
+  });
+});
