@@ -4,18 +4,31 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { GtnError } from '../errors.js';
-import { formatCell, parseCell, type Cell } from '../models/index.js';
+import { formatCell, type Cell } from '../models/index.js';
 import { buildProxy, type ProxyResult, type ProxySpec } from './proxies/index.js';
 
 export interface Evaluator {
+  /** Scores one cell (calls may overlap: an evaluator with several workers runs them at once). */
+  score(cell: Cell): Promise<ProxyResult>;
   /** Scores every cell, calling `onResult` as each finishes (order not guaranteed). */
   scoreAll(cells: readonly Cell[], onResult: (cell: Cell, r: ProxyResult) => void): Promise<void>;
+  /** How many evaluations it can run at once. */
+  readonly parallel: number;
   close(): Promise<void>;
+}
+
+/** scoreAll on top of score: all cells submitted at once, results reported as they finish. */
+export async function scoreEach(e: Pick<Evaluator, 'score'>, cells: readonly Cell[], onResult: (cell: Cell, r: ProxyResult) => void): Promise<void> {
+  await Promise.all(cells.map(async (c) => onResult(c, await e.score(c))));
 }
 
 export async function inProcessEvaluator(spec: ProxySpec): Promise<Evaluator> {
   const proxy = await buildProxy(spec);
   return {
+    parallel: 1,
+    async score(cell) {
+      return proxy.score(cell);
+    },
     async scoreAll(cells, onResult) {
       for (const c of cells) onResult(c, proxy.score(c));
     },
@@ -45,37 +58,49 @@ export async function processPoolEvaluator(spec: ProxySpec, n: number): Promise<
       w.send({ type: 'init', spec });
     });
   for (let i = 0; i < n; i++) workers.push(await start());
-  return {
-    scoreAll(cells, onResult) {
-      const queue = [...cells];
-      return new Promise<void>((resolve, reject) => {
-        let busy = 0;
-        let failed = false;
-        const feed = (w: ChildProcess) => {
-          const c = queue.shift();
-          if (!c) {
-            if (busy === 0) resolve();
-            return;
-          }
-          busy++;
-          const onMsg = (m: FromWorker) => {
-            w.off('message', onMsg);
-            busy--;
-            if (m.type === 'error') {
-              failed = true;
-              reject(new GtnError(m.message));
-              return;
-            }
-            if (m.type === 'result') onResult(parseCell(m.arch), m.result);
-            if (!failed) feed(w);
-          };
-          w.on('message', onMsg);
-          w.send({ type: 'score', arch: formatCell(c) });
+  // Requests wait for a free worker; each worker scores one cell at a time.
+  // A worker that died is not handed out again; when none is left, every request fails.
+  const idle = [...workers];
+  const waiting: { resolve: (w: ChildProcess) => void; reject: (e: Error) => void }[] = [];
+  let alive = workers.length;
+  const acquire = (): Promise<ChildProcess> =>
+    new Promise((resolve, reject) => {
+      if (idle.length) resolve(idle.pop()!);
+      else if (alive === 0) reject(new GtnError('every scoring worker has exited'));
+      else waiting.push({ resolve, reject });
+    });
+  const release = (w: ChildProcess) => {
+    if (w.exitCode !== null || w.signalCode !== null) {
+      alive--;
+      if (alive === 0) for (const q of waiting.splice(0)) q.reject(new GtnError('every scoring worker has exited'));
+      return;
+    }
+    if (waiting.length) waiting.shift()!.resolve(w);
+    else idle.push(w);
+  };
+  const score = async (cell: Cell): Promise<ProxyResult> => {
+    const w = await acquire();
+    try {
+      return await new Promise<ProxyResult>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new GtnError(`a scoring worker exited (code ${code}) while scoring ${formatCell(cell)}`));
+        const onMsg = (m: FromWorker) => {
+          w.off('message', onMsg);
+          w.off('exit', onExit);
+          if (m.type === 'result') resolve(m.result);
+          else reject(new GtnError(m.type === 'error' ? m.message : 'unexpected message from a scoring worker'));
         };
-        if (!queue.length) resolve();
-        for (const w of workers) feed(w);
+        w.on('message', onMsg);
+        w.once('exit', onExit);
+        w.send({ type: 'score', arch: formatCell(cell) });
       });
-    },
+    } finally {
+      release(w);
+    }
+  };
+  return {
+    parallel: n,
+    score,
+    scoreAll: (cells, onResult) => scoreEach({ score }, cells, onResult),
     async close() {
       for (const w of workers) {
         w.removeAllListeners('exit');

@@ -1,7 +1,9 @@
 // Architecture search: random search and regularised evolution (Real et al. 2019: a population of the most
-// recent candidates, tournament selection of a parent, a one-edge mutation as the child, the oldest removed).
-// A strategy is a generator that proposes cells and is told their scores; given the same seed and scores it
-// proposes the same cells, so a stopped search resumes from its log by replaying it, scoring nothing twice.
+// recent candidates, tournament selection of a parent, a one-edge mutation as the child, the oldest removed),
+// asynchronous when the evaluator runs several candidates at once (a new child is proposed whenever one
+// finishes). A strategy proposes cells and is told their scores. The search log records every proposal and
+// every result in the order they happened; replaying it drives the strategy through the same states, so a
+// stopped search resumes exactly where it was, scoring nothing twice (proposals left unscored are re-run).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GtnError } from '../errors.js';
@@ -9,7 +11,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { appendJsonl, readJsonl } from '../io/jsonl.js';
 import { formatCell, parseCell, type Cell } from '../models/index.js';
 import { Rng } from '../tensor/index.js';
-import type { Proxy } from './proxies/index.js';
+import type { ProxyResult } from './proxies/index.js';
 import { canonicalCell, cellDistance, mutateCell, sampleCell } from './space.js';
 
 export const STRATEGIES = ['random', 'evolution'] as const;
@@ -27,6 +29,7 @@ export interface SearchSettings {
   proxy: { kind: string; settings: Record<string, unknown> };
 }
 
+/** A scored proposal. */
 export interface SearchRecord {
   /** 0-based proposal number. */
   n: number;
@@ -34,32 +37,38 @@ export interface SearchRecord {
   score: number;
   /** Seconds the proxy took (0 when the score was reused for an isomorphic cell already scored). */
   seconds: number;
-  /** Wall seconds of the search so far, this proposal included. */
+  /** Wall seconds of the search when this result arrived. */
   elapsed: number;
   reused: boolean;
 }
 
-type Proposer = Generator<Cell, never, number>;
+/** A line of the search log: a proposal, or a result. */
+type LogEvent = { event: 'propose'; n: number; arch: string } | ({ event: 'result' } & SearchRecord);
 
-/** Random search: uniform cells (or a shuffled pool), never a cell isomorphic to one already proposed while new ones remain. */
-function* randomSearch(rng: Rng, pool: Cell[] | null): Proposer {
+interface Proposer {
+  propose(): Cell;
+  report(cell: Cell, score: number): void;
+}
+
+/** Proposals of random search: uniform cells (or a shuffled pool), each a network not proposed before while any is left. */
+function randomStream(rng: Rng, pool: Cell[] | null): () => Cell {
   const seen = new Set<string>();
   if (pool) {
-    const order = rng.permutation(pool.length);
-    const fresh = [...order].filter((i) => {
+    const order = [...rng.permutation(pool.length)].filter((i) => {
       const key = canonicalCell(pool[i]);
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
     });
-    for (let i = 0; ; i++) yield pool[fresh[i % fresh.length]];
+    let i = 0;
+    return () => pool[order[i++ % order.length]];
   }
-  for (;;) {
+  return () => {
     let c = sampleCell(rng);
     for (let tries = 0; tries < 1000 && seen.has(canonicalCell(c)); tries++) c = sampleCell(rng);
     seen.add(canonicalCell(c));
-    yield c;
-  }
+    return c;
+  };
 }
 
 /**
@@ -86,29 +95,40 @@ function mutate(parent: Cell, rng: Rng, pool: Cell[] | null, seen: ReadonlySet<s
   return near.length ? near[rng.int(near.length)] : mutateCell(parent, rng);
 }
 
-function* evolution(rng: Rng, pool: Cell[] | null, population: number, tournament: number): Proposer {
-  const init = randomSearch(rng.fork('init'), pool);
+function randomSearch(rng: Rng, pool: Cell[] | null): Proposer {
+  const next = randomStream(rng, pool);
+  return { propose: next, report: () => {} };
+}
+
+/** Regularised evolution; with results arriving one at a time after each proposal it is the sequential algorithm. */
+function evolution(rng: Rng, pool: Cell[] | null, population: number, tournament: number): Proposer {
+  const init = randomStream(rng.fork('init'), pool);
+  const r = rng.fork('evolve');
   const alive: { cell: Cell; score: number }[] = [];
   const seen = new Set<string>();
-  for (let i = 0; i < population; i++) {
-    const cell = init.next().value;
-    seen.add(canonicalCell(cell));
-    const score: number = yield cell;
-    alive.push({ cell, score });
-  }
-  const r = rng.fork('evolve');
-  for (;;) {
-    let parent = alive[r.int(alive.length)];
-    for (let i = 1; i < tournament; i++) {
-      const c = alive[r.int(alive.length)];
-      if (c.score > parent.score) parent = c;
-    }
-    const cell = mutate(parent.cell, r, pool, seen);
-    seen.add(canonicalCell(cell));
-    const score: number = yield cell;
-    alive.push({ cell, score });
-    alive.shift();
-  }
+  let initial = 0;
+  return {
+    propose() {
+      let cell: Cell;
+      if (initial < population || alive.length === 0) {
+        initial++;
+        cell = init();
+      } else {
+        let parent = alive[r.int(alive.length)];
+        for (let i = 1; i < tournament; i++) {
+          const c = alive[r.int(alive.length)];
+          if (c.score > parent.score) parent = c;
+        }
+        cell = mutate(parent.cell, r, pool, seen);
+      }
+      seen.add(canonicalCell(cell));
+      return cell;
+    },
+    report(cell, score) {
+      alive.push({ cell, score });
+      if (alive.length > population) alive.shift();
+    },
+  };
 }
 
 export interface Budget {
@@ -127,11 +147,26 @@ export interface SearchResult {
 
 const files = (dir: string) => ({ settings: join(dir, 'search.json'), log: join(dir, 'evaluations.jsonl') });
 
+/** The scored proposals of a search folder, in the order their results arrived. */
+export function readSearchRecords(dir: string): SearchRecord[] {
+  return readJsonl<LogEvent>(files(dir).log)
+    .filter((e): e is { event: 'result' } & SearchRecord => e.event === 'result')
+    .map(({ event: _e, ...r }) => r);
+}
+
+export interface SearchOptions {
+  /** Scores a cell; several calls may be in flight (up to `parallel`). */
+  score: (cell: Cell) => Promise<ProxyResult>;
+  parallel?: number;
+  onRecord?: (r: SearchRecord, replayed: boolean) => void;
+}
+
 /**
- * Runs (or resumes) the search whose records live in `dir`. A folder holding another search's settings is
- * refused. Stops when the budget is spent; the budget counts proxy calls and wall time across resumptions.
+ * Runs (or resumes) the search whose log lives in `dir`. A folder holding another search's settings is refused.
+ * Stops proposing when the budget is spent (proxy calls, or wall time across resumptions) and waits for the
+ * evaluations in flight.
  */
-export function runSearch(dir: string, settings: SearchSettings, proxy: Proxy, budget: Budget, onRecord?: (r: SearchRecord, replayed: boolean) => void): SearchResult {
+export async function runSearch(dir: string, settings: SearchSettings, budget: Budget, o: SearchOptions): Promise<SearchResult> {
   const f = files(dir);
   if (existsSync(f.settings)) {
     const prev = readFileSync(f.settings, 'utf8');
@@ -139,44 +174,85 @@ export function runSearch(dir: string, settings: SearchSettings, proxy: Proxy, b
       throw new GtnError(`${dir} holds a different search (${f.settings}); choose another --out or repeat its settings to resume it`);
     }
   } else writeFileAtomic(f.settings, `${JSON.stringify(settings, null, 2)}\n`);
-  const log = readJsonl<SearchRecord>(f.log);
   const pool = settings.pool ? settings.pool.map(parseCell) : null;
   const rng = Rng.seeded(settings.seed).fork(`search-${settings.strategy}`);
-  const gen = settings.strategy === 'random' ? randomSearch(rng, pool) : evolution(rng, pool, settings.population, settings.tournament);
-  const scored = new Map<string, number>();
+  const strategy = settings.strategy === 'random' ? randomSearch(rng, pool) : evolution(rng, pool, settings.population, settings.tournament);
+
+  const scored = new Map<string, number>(); // canonical form -> score
   const records: SearchRecord[] = [];
+  const proposed: Cell[] = [];
   let evaluations = 0;
-  // Wall time: the replayed records' own, then this process's from the end of the replay.
+  // Replay the log: the same proposals in the same order, told the same results.
   let base = 0;
-  let since = performance.now();
-  let cell = gen.next().value;
-  for (let n = 0; ; n++) {
-    const prev = log[n];
-    if (!prev) {
-      const spent = base + (performance.now() - since) / 1000;
-      if ((budget.evaluations !== undefined && evaluations >= budget.evaluations) || (budget.minutes !== undefined && spent >= budget.minutes * 60)) break;
-    }
-    const arch = formatCell(cell);
-    let rec: SearchRecord;
-    if (prev) {
-      if (prev.arch !== arch) throw new GtnError(`${f.log}: record ${n} is ${prev.arch} but the search proposes ${arch} (a log of other settings?)`);
-      rec = prev;
-      base = prev.elapsed;
-      since = performance.now();
+  for (const e of readJsonl<LogEvent>(f.log)) {
+    if (e.event === 'propose') {
+      const cell = strategy.propose();
+      if (e.n !== proposed.length || formatCell(cell) !== e.arch) throw new GtnError(`${f.log}: proposal ${e.n} is ${e.arch} but the search proposes ${formatCell(cell)} (a log of other settings?)`);
+      proposed.push(cell);
     } else {
-      const known = scored.get(canonicalCell(cell));
-      const res = known === undefined ? proxy.score(cell) : { score: known, seconds: 0 };
-      const score = Number.isFinite(res.score) ? res.score : Number.NEGATIVE_INFINITY;
-      rec = { n, arch, score, seconds: res.seconds, elapsed: base + (performance.now() - since) / 1000, reused: known !== undefined };
-      appendJsonl(f.log, rec);
+      const { event: _e, ...rec } = e;
+      strategy.report(proposed[rec.n], rec.score);
+      scored.set(canonicalCell(proposed[rec.n]), rec.score);
+      if (!rec.reused) evaluations++;
+      records.push(rec);
+      base = Math.max(base, rec.elapsed);
+      o.onRecord?.(rec, true);
     }
-    if (!rec.reused) evaluations++;
-    scored.set(canonicalCell(cell), rec.score);
-    records.push(rec);
-    onRecord?.(rec, rec === prev);
-    cell = gen.next(rec.score).value;
   }
-  const best = records.reduce((a, b) => (b.score > a.score ? b : a), records[0]);
-  if (!best) throw new GtnError('the search ended before scoring any cell: raise --budget-evals or --budget-minutes');
-  return { best_arch: best.arch, best_score: best.score, evaluations, seconds: records[records.length - 1].elapsed, records };
+  const since = performance.now();
+  const elapsed = () => base + (performance.now() - since) / 1000;
+  const finish = (n: number, res: ProxyResult, reused: boolean) => {
+    const score = Number.isFinite(res.score) ? res.score : Number.NEGATIVE_INFINITY;
+    const rec: SearchRecord = { n, arch: formatCell(proposed[n]), score, seconds: res.seconds, elapsed: elapsed(), reused };
+    appendJsonl(f.log, { event: 'result', ...rec });
+    strategy.report(proposed[n], score);
+    scored.set(canonicalCell(proposed[n]), score);
+    records.push(rec);
+    o.onRecord?.(rec, false);
+  };
+
+  const parallel = Math.max(1, o.parallel ?? 1);
+  const done = new Set(records.map((r) => r.n));
+  // Proposals of the log that never got a result (the run was stopped while they were scored) go first.
+  const queue = proposed.map((_, n) => n).filter((n) => !done.has(n));
+  const inFlight = new Set<Promise<void>>();
+  const spent = () => (budget.evaluations !== undefined && evaluations >= budget.evaluations) || (budget.minutes !== undefined && elapsed() >= budget.minutes * 60);
+  let failure: unknown = null;
+  let reusedInRow = 0;
+  // Every proposal a network already scored (a small pool, exhausted): stop rather than spin.
+  const exhausted = () => reusedInRow >= 10000;
+  for (;;) {
+    while (inFlight.size < parallel && !failure && !spent() && !exhausted()) {
+      let n = queue.shift();
+      if (n === undefined) {
+        n = proposed.length;
+        const cell = strategy.propose();
+        proposed.push(cell);
+        appendJsonl(f.log, { event: 'propose', n, arch: formatCell(cell) });
+        const known = scored.get(canonicalCell(cell));
+        if (known !== undefined) {
+          finish(n, { score: known, seconds: 0 }, true);
+          reusedInRow++;
+          continue;
+        }
+      }
+      reusedInRow = 0;
+      evaluations++;
+      const id = n;
+      const p: Promise<void> = o
+        .score(proposed[id])
+        .then((res) => finish(id, res, false))
+        .catch((err) => {
+          failure ??= err;
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    if (!inFlight.size) break;
+    await Promise.race(inFlight);
+  }
+  if (failure) throw failure;
+  if (!records.length) throw new GtnError('the search ended before scoring any cell: raise --budget-evals or --budget-minutes');
+  const best = records.reduce((a, b) => (b.score > a.score ? b : a));
+  return { best_arch: best.arch, best_score: best.score, evaluations, seconds: Math.max(...records.map((r) => r.elapsed)), records };
 }

@@ -26,6 +26,7 @@ interface ProxyFlags {
   lr?: number;
   momentum?: number;
   batch?: number;
+  bnCalibration?: number;
 }
 
 function proxyOptions(cmd: Command): Command {
@@ -39,7 +40,8 @@ function proxyOptions(cmd: Command): Command {
     .option('--proxy-seed <n>', 'seed of the scored networks\' initialisation (default 0)', parseIntOption('--proxy-seed'))
     .option('--lr <x>', 'real proxy: SGD learning rate (default 0.1)', parseNumberOption('--lr'))
     .option('--momentum <x>', 'real proxy: SGD momentum (default 0.9)', parseNumberOption('--momentum'))
-    .option('--batch <n>', 'real proxy: batch size (default 64)', parseIntOption('--batch'));
+    .option('--batch <n>', 'real proxy: batch size (default 64)', parseIntOption('--batch'))
+    .option('--bn-calibration <n>', 'training proxies: score with BN statistics of n real training images (default 0: the last training batch\'s)', parseIntOption('--bn-calibration'));
 }
 
 function proxySpec(f: ProxyFlags): ProxySpec {
@@ -54,6 +56,7 @@ function proxySpec(f: ProxyFlags): ProxySpec {
     lr: f.lr,
     momentum: f.momentum,
     batch: f.batch,
+    bnCalibration: f.bnCalibration,
   });
 }
 
@@ -152,15 +155,17 @@ export function registerNasCommand(program: Command): void {
     .option('--tournament <n>', 'evolution: tournament size', parseIntOption('--tournament'), 5)
     .option('--pool <file>', 'restrict candidates to these cells (e.g. those with known true accuracy)')
     .option('--out <dir>', 'search folder (settings + evaluation log); rerunning with it resumes the search')
+    .option('--workers <n>', 'scoring processes: evolution becomes asynchronous (a child per finished evaluation)', parseIntOption('--workers'), 1)
     .option('--truth <csv>', 'ground truth: the true accuracy of the found cell, for the report only')
     .option('--json', 'JSON lines: one per evaluation, then the result')
-    .action(async (f: ProxyFlags & { space: string; strategy: string; budgetEvals?: number; budgetMinutes?: number; seed: number; population: number; tournament: number; pool?: string; out?: string; truth?: string; json?: boolean }) => {
+    .action(async (f: ProxyFlags & { space: string; strategy: string; budgetEvals?: number; budgetMinutes?: number; seed: number; population: number; tournament: number; pool?: string; out?: string; truth?: string; workers: number; json?: boolean }) => {
       checkSpace(f.space);
       if (!(STRATEGIES as readonly string[]).includes(f.strategy)) throw new GtnError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${f.strategy}'`);
       if (f.budgetEvals === undefined && f.budgetMinutes === undefined) throw new GtnError('give a budget: --budget-evals N or --budget-minutes M');
       if (f.population < 1 || f.tournament < 1) throw new GtnError('--population and --tournament must be at least 1');
       const spec = proxySpec(f);
       const proxy = await buildProxy(spec);
+      const evaluator = f.workers > 1 ? await makeEvaluator(spec, f.workers) : null;
       const settings: SearchSettings = {
         space: 'nb201',
         strategy: f.strategy as Strategy,
@@ -172,10 +177,14 @@ export function registerNasCommand(program: Command): void {
       };
       const dir = f.out ?? join('runs', `search-${f.strategy}-${spec.kind}-seed${f.seed}`);
       const truth = f.truth ? readTruth(f.truth) : null;
-      const res = runSearch(dir, settings, proxy, { evaluations: f.budgetEvals, minutes: f.budgetMinutes }, (r, replayed) => {
-        if (f.json) console.log(JSON.stringify({ ...r, replayed }));
-        else if (!replayed) console.error(`${String(r.n).padStart(5)} ${f3(r.score).padStart(10)} ${r.seconds.toFixed(2).padStart(6)}s ${Math.round(r.elapsed)}s ${r.reused ? '(isomorphic: score reused) ' : ''}${r.arch}`);
-      });
+      const res = await runSearch(dir, settings, { evaluations: f.budgetEvals, minutes: f.budgetMinutes }, {
+        score: evaluator ? (c) => evaluator.score(c) : async (c) => proxy.score(c),
+        parallel: evaluator?.parallel ?? 1,
+        onRecord: (r, replayed) => {
+          if (f.json) console.log(JSON.stringify({ ...r, replayed }));
+          else if (!replayed) console.error(`${String(r.n).padStart(5)} ${f3(r.score).padStart(10)} ${r.seconds.toFixed(2).padStart(6)}s ${Math.round(r.elapsed)}s ${r.reused ? '(isomorphic: score reused) ' : ''}${r.arch}`);
+        },
+      }).finally(() => evaluator?.close());
       const t = truth?.get(res.best_arch);
       const out = {
         best_arch: res.best_arch,

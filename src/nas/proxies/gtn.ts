@@ -20,7 +20,7 @@ function tile(t: Tensor, n: number): Tensor {
   return tensor(Float32Array.from({ length: n }, (_, i) => src[i % src.length]), [n]);
 }
 
-export function gtnProxy(run: string, validation: Split, o: TrainingProxyOptions & { checkpoint?: 'best' | 'last' }): Proxy {
+export function gtnProxy(run: string, splits: { train: Split; validation: Split }, o: TrainingProxyOptions & { checkpoint?: 'best' | 'last' }): Proxy {
   const cfg = readRunConfig(run);
   if (cfg.teacher !== 'gtn') throw new GtnError(`--proxy gtn:${run}: that run's teacher is '${cfg.teacher}', not a GTN`);
   if (cfg.dataset !== 'cifar10') throw new GtnError(`--proxy gtn:${run}: the teacher was trained on ${cfg.dataset}; NB201 proxies score CIFAR-10`);
@@ -31,7 +31,7 @@ export function gtnProxy(run: string, validation: Split, o: TrainingProxyOptions
   const batches: Batch[] = [];
   for (let t = 0; t < Math.min(steps, cfg.steps); t++) {
     const b = syntheticBatch(cfg, state.meta, t)!;
-    batches.push({ x: tensor(b.x, [b.y.length, ...validation.shape]), y: tensor(b.y, [b.y.length]) });
+    batches.push({ x: tensor(b.x, [b.y.length, ...splits.validation.shape]), y: tensor(b.y, [b.y.length]) });
   }
   const schedule: MetaParams = { logLr: tile(state.meta.logLr, steps), momentumLogit: tile(state.meta.momentumLogit, steps) };
   const teacherHash = createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -39,7 +39,7 @@ export function gtnProxy(run: string, validation: Split, o: TrainingProxyOptions
     kind: 'gtn',
     settings: { teacher: run, teacherSha256: teacherHash, teacherSteps: cfg.steps, ...o },
     score(cell) {
-      const bySteps = trainAndScore(cfg, schedule, cell, o, { validation, teacherBatch: (t) => batches[t % batches.length] });
+      const bySteps = trainAndScore(cfg, schedule, cell, o, { ...splits, teacherBatch: (t) => batches[t % batches.length] });
       const last = bySteps[bySteps.length - 1];
       return { score: last.scores[o.score]!, seconds: last.seconds, bySteps };
     },

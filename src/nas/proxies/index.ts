@@ -29,6 +29,8 @@ export interface ProxySpec {
   batch: number;
   /** nwot: images in the batch. */
   nwotBatch: number;
+  /** Training proxies: real images whose batch statistics the scored network's BN uses (0: its training batch's). */
+  bnCalibration: number;
 }
 
 export const PROXY_DEFAULTS: Omit<ProxySpec, 'kind'> = {
@@ -42,6 +44,7 @@ export const PROXY_DEFAULTS: Omit<ProxySpec, 'kind'> = {
   momentum: 0.9,
   batch: 64,
   nwotBatch: 64,
+  bnCalibration: 0,
 };
 
 /** 'gtn:runs/nas' -> {kind: 'gtn', run: 'runs/nas'}; the network defaults to the teacher's own (C, N). */
@@ -72,10 +75,10 @@ const needsData = (kind: ProxySpec['kind']) => kind === 'gtn' || kind === 'real'
 
 export async function buildProxy(p: ProxySpec, data?: TrainingSplits): Promise<Proxy> {
   const splits = needsData(p.kind) ? (data ?? (await loadTrainingSplits('cifar10'))) : undefined;
-  const train = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, valImages: p.valImages, seed: p.seed };
+  const train = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, valImages: p.valImages, seed: p.seed, bnCalibration: p.bnCalibration };
   switch (p.kind) {
     case 'gtn':
-      return gtnProxy(p.run!, splits!.validation, train);
+      return gtnProxy(p.run!, splits!, train);
     case 'real':
       return realProxy(splits!, { ...train, lr: p.lr, momentum: p.momentum, batch: p.batch, augment: true });
     case 'params':

@@ -2,8 +2,7 @@
 // batches (the inner loop with a constant schedule), scored like the GTN proxy.
 import type { Split } from '../../data/splits.js';
 import { presetConfig } from '../../gtn/config.js';
-import { realTeacherBatches } from '../../gtn/experiment.js';
-import { realAugment } from '../../gtn/experiment.js';
+import { realAugment, realTeacherBatches } from '../../gtn/experiment.js';
 import { constantSchedule } from '../../gtn/metaParams.js';
 import { Rng } from '../../tensor/index.js';
 import type { Proxy } from './proxy.js';
@@ -25,7 +24,7 @@ export function realProxy(splits: { train: Split; validation: Split }, o: RealPr
     settings: { ...o },
     score(cell) {
       const teacherBatch = realTeacherBatches(splits.train, o.batch, Rng.seeded(o.seed).fork('real-batches'), realAugment(cfg, splits.train));
-      const bySteps = trainAndScore(cfg, schedule, cell, o, { validation: splits.validation, teacherBatch });
+      const bySteps = trainAndScore(cfg, schedule, cell, o, { ...splits, teacherBatch });
       const last = bySteps[bySteps.length - 1];
       return { score: last.scores[o.score]!, seconds: last.seconds, bySteps };
     },

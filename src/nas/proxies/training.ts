@@ -4,8 +4,10 @@
 import type { Split } from '../../data/splits.js';
 import type { TrainConfig } from '../../gtn/config.js';
 import { splitScore, trainFresh } from '../../gtn/evaluate.js';
+import { randomBatch } from '../../gtn/experiment.js';
+import { Rng, noGrad } from '../../tensor/index.js';
 import type { Batch, MetaParams } from '../../gtn/unroll.js';
-import { formatCell, type Cell, type Nb201Spec } from '../../models/index.js';
+import { formatCell, learnerForward, type Cell, type Nb201Spec } from '../../models/index.js';
 import type { ScoreKind, StepScore } from './proxy.js';
 
 export interface TrainingProxyOptions {
@@ -18,6 +20,11 @@ export interface TrainingProxyOptions {
   valImages: number;
   /** Seed of the network's initialisation (and of real batches). */
   seed: number;
+  /**
+   * Images of the training split (labels unused) whose batch statistics replace the BN statistics of the last
+   * training batch when scoring on validation; 0 keeps the training statistics.
+   */
+  bnCalibration: number;
 }
 
 /** The mean training loss over the last quarter of the steps (at least 1, at most 16) is 'train-loss'. */
@@ -31,8 +38,9 @@ export function networkSpec(cell: Cell, o: Pick<TrainingProxyOptions, 'channels'
  * Trains `cell` for max(o.steps) steps of `cfg`'s inner loop on `teacherBatch` with the schedule in `meta`,
  * scoring on `validation` after each requested step count. Seconds exclude the scorings of earlier counts.
  */
-export function trainAndScore(cfg: TrainConfig, meta: MetaParams, cell: Cell, o: TrainingProxyOptions, data: { validation: Split; teacherBatch: (t: number) => Batch }): StepScore[] {
+export function trainAndScore(cfg: TrainConfig, meta: MetaParams, cell: Cell, o: TrainingProxyOptions, data: { validation: Split; train: Split; teacherBatch: (t: number) => Batch }): StepScore[] {
   const spec = networkSpec(cell, o);
+  const calibration = o.bnCalibration > 0 ? randomBatch(data.train, o.bnCalibration, Rng.seeded(o.seed).fork('bn-calibration')).x : null;
   const steps = Math.max(...o.steps);
   const losses: number[] = [];
   const out: StepScore[] = [];
@@ -51,7 +59,8 @@ export function trainAndScore(cfg: TrainConfig, meta: MetaParams, cell: Cell, o:
       const trainLoss = losses.slice(k - w, k).reduce((a, b) => a + b, 0) / w;
       const scores: StepScore['scores'] = { 'train-loss': Number.isFinite(trainLoss) ? -trainLoss : Number.NEGATIVE_INFINITY };
       if (o.valImages > 0) {
-        const v = splitScore(spec, params, stats, data.validation, o.valImages);
+        const bn = calibration ? noGrad(() => learnerForward(spec, params, calibration).stats) : stats;
+        const v = splitScore(spec, params, bn, data.validation, o.valImages);
         scores['val-acc'] = v.accuracy;
         scores['val-loss'] = Number.isFinite(v.loss) ? -v.loss : Number.NEGATIVE_INFINITY;
       }
