@@ -418,9 +418,45 @@ void maxpool2d(const float* x, float* out, int32_t* arg, const PoolGeom& p) {
                });
 }
 
+namespace {
+// Stride-1 average pooling as a separable box filter over a zero-padded plane: a row pass then a column pass,
+// both plain loops over contiguous floats (the generic window loop does not vectorise). `src` is an Hs x Ws
+// plane placed at (top, left) inside a zero frame of Hp x Wp; out (Hp-kh+1) x (Wp-kw+1) = inv * box sums.
+void box_filter(const float* src, int64_t Hs, int64_t Ws, int64_t top, int64_t left, int64_t Hp, int64_t Wp, int64_t kh,
+                int64_t kw, float inv, float* out) {
+  thread_local std::vector<float> pad, rows;
+  const int64_t Ho = Hp - kh + 1, Wo = Wp - kw + 1;
+  if ((int64_t)pad.size() < Hp * Wp) pad.resize(Hp * Wp);
+  if ((int64_t)rows.size() < Hp * Wo) rows.resize(Hp * Wo);
+  std::fill(pad.begin(), pad.begin() + Hp * Wp, 0.f);
+  for (int64_t h = 0; h < Hs; ++h) std::memcpy(&pad[(h + top) * Wp + left], src + h * Ws, sizeof(float) * Ws);
+  for (int64_t h = 0; h < Hp; ++h) {
+    const float* in = &pad[h * Wp];
+    float* r = &rows[h * Wo];
+    for (int64_t w = 0; w < Wo; ++w) r[w] = in[w];
+    for (int64_t j = 1; j < kw; ++j)
+      for (int64_t w = 0; w < Wo; ++w) r[w] += in[w + j];
+  }
+  for (int64_t h = 0; h < Ho; ++h) {
+    float* o = out + h * Wo;
+    for (int64_t w = 0; w < Wo; ++w) o[w] = rows[h * Wo + w];
+    for (int64_t i = 1; i < kh; ++i)
+      for (int64_t w = 0; w < Wo; ++w) o[w] += rows[(h + i) * Wo + w];
+    for (int64_t w = 0; w < Wo; ++w) o[w] *= inv;
+  }
+}
+}  // namespace
+
 void avgpool2d(const float* x, float* out, const PoolGeom& p) {
   const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
   const float inv = 1.f / (float)(p.kh * p.kw);
+  if (p.sh == 1 && p.sw == 1) {
+    parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1, [&](int64_t a, int64_t b) {
+      for (int64_t pl = a; pl < b; ++pl)
+        box_filter(x + pl * HW, p.H, p.W, p.pt, p.pl, p.H + p.pt + p.pb, p.W + p.pl + p.pr, p.kh, p.kw, inv, out + pl * P);
+    });
+    return;
+  }
   parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
                [&](int64_t a, int64_t b) {
                  for (int64_t pl = a; pl < b; ++pl) {
@@ -445,6 +481,15 @@ void avgpool2d(const float* x, float* out, const PoolGeom& p) {
 void avgpool2d_backward(const float* gy, float* dx, const PoolGeom& p) {
   const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
   const float inv = 1.f / (float)(p.kh * p.kw);
+  if (p.sh == 1 && p.sw == 1) {
+    // The transpose of a stride-1 box filter is a box filter of g framed by kh-1-pt rows and kw-1-pl columns.
+    const int64_t top = p.kh - 1 - p.pt, left = p.kw - 1 - p.pl;
+    parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1, [&](int64_t a, int64_t b) {
+      for (int64_t pl = a; pl < b; ++pl)
+        box_filter(gy + pl * P, p.Ho, p.Wo, top, left, p.H + p.kh - 1, p.W + p.kw - 1, p.kh, p.kw, inv, dx + pl * HW);
+    });
+    return;
+  }
   parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
                [&](int64_t a, int64_t b) {
                  for (int64_t pl = a; pl < b; ++pl) {

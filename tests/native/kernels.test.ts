@@ -284,6 +284,8 @@ test('maxPool2d / avgPool2d / avgPool2dBackward match js (max exact, avg rel < 1
     wins.push({ kernel: [k, k], stride: [2, 2], pad: [k >> 1, k >> 1, k >> 1, k >> 1] });
   }
   wins.push({ kernel: [1, 3], stride: [1, 2], pad: [0, 0, 1, 0] });
+  wins.push({ kernel: [2, 3], stride: [1, 1], pad: [0, 1, 2, 0] }); // stride 1 (box-filter path), lopsided padding
+  wins.push({ kernel: [3, 3], stride: [1, 1], pad: [0, 0, 0, 0] });
   wins.push({ kernel: [3, 2], stride: [2, 1], pad: [1, 0, 0, 1] });
   const cases: [Shape, 'randn' | 'ties'][] = [[[2, 3, 7, 13], 'randn'], [[1, 1, 1, 1], 'randn'], [[4, 64, 28, 28], 'randn'], [[2, 5, 9, 31], 'ties']];
   for (const [xs, kind] of cases) {
