@@ -106,7 +106,7 @@ export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainO
     state.consecutiveSkips = res.skipped ? state.consecutiveSkips + 1 : 0;
     state.totalSkips += res.skipped ? 1 : 0;
     const ev: IterationEvent = { kind: 'iteration', iteration: state.iteration, metaLoss: res.metaLoss, gradNorm: res.gradNorm, skipped: res.skipped, seconds };
-    log({ ...ev, learner: spec, innerLr: Array.from(state.meta.logLr.data, Math.exp) });
+    log({ ...ev, learner: spec, innerLr: Array.from(state.meta.logLr.data, Math.exp), innerMomentum: Array.from(state.meta.momentumLogit.data, (x) => 1 / (1 + Math.exp(-x))) });
     opts.onEvent?.(ev);
     if (state.consecutiveSkips >= cfg.maxSkips) {
       throw new GtnError(

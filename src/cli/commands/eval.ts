@@ -9,6 +9,7 @@ import { gridCandidates, realConfig, scoreTuned, stepsToMatch, tuneReal, type Re
 import { learnerName, type LearnerSpec } from '../../models/index.js';
 import { GtnError } from '../../errors.js';
 import { parseIntOption } from '../options.js';
+import { commandLine, recordEvaluation } from '../../records/index.js';
 
 function parseWidths(v: string): LearnerSpec[] {
   return v.split(';').map((w) => {
@@ -105,6 +106,7 @@ export function registerEvalCommand(program: Command): void {
       };
       if (f.vsReal) Object.assign(out, vsReal(evalCfg, steps, r.mean, data, { seeds, lrs, momenta, tuneImages: f.tuneImages, realRun }));
       if (f.json) console.log(JSON.stringify(out));
+      recordEvaluation(null, run, commandLine(), { ...out, checkpoint: ckpt });
     });
 }
 

@@ -6,6 +6,8 @@ import { registerEvalCommand } from './eval.js';
 import { registerSampleCommand } from './sample.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerNasCommand } from './nas.js';
+import { registerRunsCommand } from './runs.js';
+import { registerDashboardCommand } from './dashboard.js';
 
 export function registerCommands(program: Command): void {
   registerDataCommand(program);
@@ -14,4 +16,6 @@ export function registerCommands(program: Command): void {
   registerSampleCommand(program);
   registerDoctorCommand(program);
   registerNasCommand(program);
+  registerRunsCommand(program);
+  registerDashboardCommand(program);
 }

@@ -8,7 +8,8 @@ import { formatCell, parseCell, type Cell } from '../../models/index.js';
 import { readArchs } from '../../nas/archFile.js';
 import { makeEvaluator } from '../../nas/evaluator.js';
 import { buildProxy, parseProxy, proxyLabel, seenCells, type ProxySpec, type ScoreKind } from '../../nas/proxies/index.js';
-import { correlations, rankCells } from '../../nas/rank.js';
+import { correlations, proxyKey, rankCells } from '../../nas/rank.js';
+import { recordRankLog, recordSearch } from '../../records/index.js';
 import { STRATEGIES, runSearch, type SearchSettings, type Strategy } from '../../nas/search.js';
 import { SPACE_SIZE, canonicalCell, enumerateCells, sampleCell } from '../../nas/space.js';
 import { readTruth, stratifiedSample } from '../../nas/truth.js';
@@ -132,6 +133,7 @@ export function registerNasCommand(program: Command): void {
           else console.log(`${String(done).padStart(5)}/${cells.length} ${f3(r.score).padStart(10)} ${r.seconds.toFixed(2).padStart(7)}s ${fresh ? '' : '(logged) '}${r.arch}`);
         },
       }).finally(() => evaluator.close());
+      if (f.out) recordRankLog(null, f.out, { proxyKey: proxyKey(spec), proxy: spec, truth: f.truth });
       if (!truth) return;
       const { main, bySteps } = correlations(records, truth);
       if (main.n < records.length) console.error(`${records.length - main.n} cell(s) are not in ${f.truth} and are left out of the statistics`);
@@ -185,6 +187,7 @@ export function registerNasCommand(program: Command): void {
           else if (!replayed) console.error(`${String(r.n).padStart(5)} ${f3(r.score).padStart(10)} ${r.seconds.toFixed(2).padStart(6)}s ${Math.round(r.elapsed)}s ${r.reused ? '(isomorphic: score reused) ' : ''}${r.arch}`);
         },
       }).finally(() => evaluator?.close());
+      recordSearch(null, dir, { truth: f.truth });
       const t = truth?.get(res.best_arch);
       const out = {
         best_arch: res.best_arch,

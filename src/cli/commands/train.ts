@@ -5,6 +5,7 @@ import { GtnError } from '../../errors.js';
 import { PRESET_NAMES, parseConfig, presetConfig, type TrainConfig } from '../../gtn/config.js';
 import { train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
+import { trackRun } from '../../records/index.js';
 
 interface TrainFlags {
   dataset?: string;
@@ -130,13 +131,17 @@ export function registerTrainCommand(program: Command): void {
     .option('--quiet', 'no progress bar; a line every 10 iterations')
     .action(async (f: TrainFlags) => {
       if (f.resume) {
-        const s = await train(f.resume, null, { resume: true, onEvent: progress(Number.NaN, true) });
+        const records = trackRun(f.resume);
+        const show = progress(Number.NaN, true);
+        const s = await train(f.resume, null, { resume: true, onEvent: (e) => (show(e), records.update()) }).finally(() => records.close());
         console.log(JSON.stringify({ run: f.resume, iterations: s.iteration, bestValidation: s.bestValidation, skipped: s.totalSkips }));
         return;
       }
       const cfg = buildConfig(f);
       const out = f.out ?? `runs/${cfg.dataset}-${f.preset}-${cfg.teacher}`;
-      const s = await train(out, cfg, { onEvent: progress(cfg.meta.iterations, f.quiet ?? false) });
+      const records = trackRun(out);
+      const show = progress(cfg.meta.iterations, f.quiet ?? false);
+      const s = await train(out, cfg, { onEvent: (e) => (show(e), records.update()) }).finally(() => records.close());
       console.log(JSON.stringify({ run: out, iterations: s.iteration, bestValidation: s.bestValidation, skipped: s.totalSkips }));
     });
 }
