@@ -16,24 +16,37 @@ export interface RankRecord extends ProxyResult {
 
 export const proxyKey = (p: ProxySpec): string => createHash('sha256').update(JSON.stringify(p)).digest('hex').slice(0, 16);
 
-/** Scores every cell not already in `log` (when given) and returns all records in the order of `cells`. */
-export async function rankCells(cells: readonly Cell[], spec: ProxySpec, evaluator: Evaluator, o: { log?: string; onRecord?: (r: RankRecord, fresh: boolean) => void } = {}): Promise<RankRecord[]> {
+/**
+ * Scores every cell not already in `log` (when given) and returns the records in the order of `cells`. Cells
+ * that could not be scored (a worker's unrecoverable error) are left out and the error is in `failure`.
+ */
+export async function rankCells(
+  cells: readonly Cell[],
+  spec: ProxySpec,
+  evaluator: Evaluator,
+  o: { log?: string; onRecord?: (r: RankRecord, fresh: boolean) => void } = {},
+): Promise<{ records: RankRecord[]; failure: Error | null }> {
   const key = proxyKey(spec);
   const done = new Map<string, RankRecord>();
   for (const r of o.log ? readJsonl<RankRecord>(o.log) : []) if (r.proxyKey === key) done.set(r.arch, r);
   const archs = cells.map(formatCell);
   for (const a of archs) if (done.has(a)) o.onRecord?.(done.get(a)!, false);
   const todo = [...new Set(archs.filter((a) => !done.has(a)))];
-  await evaluator.scoreAll(
-    todo.map((a) => cells[archs.indexOf(a)]),
-    (cell, result) => {
-      const r: RankRecord = { arch: formatCell(cell), proxyKey: key, ...result };
-      done.set(r.arch, r);
-      if (o.log) appendJsonl(o.log, r);
-      o.onRecord?.(r, true);
-    },
-  );
-  return archs.map((a) => done.get(a)!);
+  let failure: Error | null = null;
+  await evaluator
+    .scoreAll(
+      todo.map((a) => cells[archs.indexOf(a)]),
+      (cell, result) => {
+        const r: RankRecord = { arch: formatCell(cell), proxyKey: key, ...result };
+        done.set(r.arch, r);
+        if (o.log) appendJsonl(o.log, r);
+        o.onRecord?.(r, true);
+      },
+    )
+    .catch((err: Error) => {
+      failure = err;
+    });
+  return { records: archs.map((a) => done.get(a)).filter((r): r is RankRecord => r !== undefined), failure };
 }
 
 export interface Correlation {

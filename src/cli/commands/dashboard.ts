@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { GtnError } from '../../errors.js';
-import { startDashboard } from '../../dashboard/server.js';
+import type { startDashboard } from '../../dashboard/server.js';
 import { dbPathForRuns } from '../../records/db.js';
 import { parseIntOption } from '../options.js';
 
@@ -26,7 +26,9 @@ export function registerDashboardCommand(program: Command): void {
       if (f.port > 65535) throw new GtnError(`--port must be at most 65535, got ${f.port}`);
       let d: Awaited<ReturnType<typeof startDashboard>>;
       try {
-        d = await startDashboard({ runsDir: f.runs, dbFile: f.db ?? dbPathForRuns(f.runs), host: f.host, port: f.port });
+        // Fastify loads only for this command.
+        const { startDashboard: start } = await import('../../dashboard/server.js');
+        d = await start({ runsDir: f.runs, dbFile: f.db ?? dbPathForRuns(f.runs), host: f.host, port: f.port });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE') throw new GtnError(`port ${f.port} is in use; choose another with --port`);

@@ -8,6 +8,7 @@ import { registerDoctorCommand } from './doctor.js';
 import { registerNasCommand } from './nas.js';
 import { registerRunsCommand } from './runs.js';
 import { registerDashboardCommand } from './dashboard.js';
+import { registerWorkerCommand } from './worker.js';
 
 export function registerCommands(program: Command): void {
   registerDataCommand(program);
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerNasCommand(program);
   registerRunsCommand(program);
   registerDashboardCommand(program);
+  registerWorkerCommand(program);
 }

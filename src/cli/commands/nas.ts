@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GtnError } from '../../errors.js';
 import { formatCell, parseCell, type Cell } from '../../models/index.js';
 import { readArchs } from '../../nas/archFile.js';
-import { makeEvaluator } from '../../nas/evaluator.js';
+import { makeEvaluator, type Evaluator } from '../../nas/evaluator.js';
 import { buildProxy, parseProxy, proxyLabel, seenCells, type ProxySpec, type ScoreKind } from '../../nas/proxies/index.js';
 import { correlations, proxyKey, rankCells } from '../../nas/rank.js';
 import { recordRankLog, recordSearch } from '../../records/index.js';
@@ -80,6 +80,12 @@ function sampleCells(n: number, seed: number): Cell[] {
   return out;
 }
 
+/** The BullMQ client, loaded only when --queue is given (it is not needed otherwise). */
+async function queueEvaluator(spec: ProxySpec, url: string, parallel: number): Promise<Evaluator> {
+  const { makeQueueEvaluator } = await import('../../queue/index.js');
+  return makeQueueEvaluator(spec, url, { parallel });
+}
+
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 
 export function registerNasCommand(program: Command): void {
@@ -109,9 +115,11 @@ export function registerNasCommand(program: Command): void {
     .option('--truth <csv>', 'ground truth (arch_str, valid/test_accuracy_200ep): read for the report only')
     .option('--out <file>', 'log of scored cells (JSON lines); a rerun skips the cells already in it')
     .option('--workers <n>', 'scoring processes (default 1: in this process)', parseIntOption('--workers'), 1)
+    .option('--queue <url>', 'score on `gtn worker` processes through this queue (redis://HOST:PORT) instead of here')
+    .option('--parallel <n>', 'with --queue: evaluations kept in flight (default 64)', parseIntOption('--parallel'), 64)
     .option('--include-seen', 'gtn proxy: also score cells the teacher was meta-trained with (skipped by default)')
     .option('--json', 'a JSON line per cell, and with --truth a last line of rank statistics')
-    .action(async (f: ProxyFlags & { space: string; archs?: string; sample?: number; seed: number; truth?: string; out?: string; workers: number; includeSeen?: boolean; json?: boolean }) => {
+    .action(async (f: ProxyFlags & { space: string; archs?: string; sample?: number; seed: number; truth?: string; out?: string; workers: number; queue?: string; parallel: number; includeSeen?: boolean; json?: boolean }) => {
       checkSpace(f.space);
       if (!f.archs === (f.sample === undefined)) throw new GtnError('give either --archs FILE or --sample N');
       const spec = proxySpec(f);
@@ -123,9 +131,9 @@ export function registerNasCommand(program: Command): void {
         if (cells.length < before) console.error(`skipping ${before - cells.length} cell(s) the teacher was meta-trained with (--include-seen scores them)`);
       }
       const truth = f.truth ? readTruth(f.truth) : null;
-      const evaluator = await makeEvaluator(spec, f.workers);
+      const evaluator = f.queue ? await queueEvaluator(spec, f.queue, f.parallel) : await makeEvaluator(spec, f.workers);
       let done = 0;
-      const records = await rankCells(cells, spec, evaluator, {
+      const { records, failure } = await rankCells(cells, spec, evaluator, {
         log: f.out,
         onRecord: (r, fresh) => {
           done++;
@@ -134,13 +142,18 @@ export function registerNasCommand(program: Command): void {
         },
       }).finally(() => evaluator.close());
       if (f.out) recordRankLog(null, f.out, { proxyKey: proxyKey(spec), proxy: spec, truth: f.truth });
-      if (!truth) return;
+      // Cells that could not be scored are reported after the statistics of those that were.
+      const reportFailure = () => {
+        if (failure) throw new GtnError(`${cells.length - records.length} of ${cells.length} cell(s) could not be scored: ${(failure as Error).message}`);
+      };
+      if (!truth) return reportFailure();
       const { main, bySteps } = correlations(records, truth);
       if (main.n < records.length) console.error(`${records.length - main.n} cell(s) are not in ${f.truth} and are left out of the statistics`);
       for (const c of bySteps) console.error(`${proxyLabel(spec)}@${c.steps} ${c.score.padEnd(10)} spearman ${f3(c.spearman)} kendall ${f3(c.kendall)} top10 ${f3(c.top10_precision)} (${c.seconds.toFixed(2)} s/cell, n=${c.n})`);
       const line = { spearman: main.spearman, kendall: main.kendall, top10_precision: main.top10_precision, n: main.n, seconds_per_cell: main.seconds, proxy: proxyLabel(spec), by_steps: bySteps };
       if (f.json) console.log(JSON.stringify(line));
       else console.log(`spearman ${f3(main.spearman)}  kendall ${f3(main.kendall)}  top-10% precision ${f3(main.top10_precision)}  n=${main.n}  ${main.seconds.toFixed(2)} s/cell`);
+      reportFailure();
     });
 
   proxyOptions(
@@ -158,16 +171,18 @@ export function registerNasCommand(program: Command): void {
     .option('--pool <file>', 'restrict candidates to these cells (e.g. those with known true accuracy)')
     .option('--out <dir>', 'search folder (settings + evaluation log); rerunning with it resumes the search')
     .option('--workers <n>', 'scoring processes: evolution becomes asynchronous (a child per finished evaluation)', parseIntOption('--workers'), 1)
+    .option('--queue <url>', 'score on `gtn worker` processes through this queue (redis://HOST:PORT) instead of here')
+    .option('--parallel <n>', 'with --queue: candidates in flight, about the number of workers (default 4)', parseIntOption('--parallel'), 4)
     .option('--truth <csv>', 'ground truth: the true accuracy of the found cell, for the report only')
     .option('--json', 'JSON lines: one per evaluation, then the result')
-    .action(async (f: ProxyFlags & { space: string; strategy: string; budgetEvals?: number; budgetMinutes?: number; seed: number; population: number; tournament: number; pool?: string; out?: string; truth?: string; workers: number; json?: boolean }) => {
+    .action(async (f: ProxyFlags & { space: string; strategy: string; budgetEvals?: number; budgetMinutes?: number; seed: number; population: number; tournament: number; pool?: string; out?: string; truth?: string; workers: number; queue?: string; parallel: number; json?: boolean }) => {
       checkSpace(f.space);
       if (!(STRATEGIES as readonly string[]).includes(f.strategy)) throw new GtnError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${f.strategy}'`);
       if (f.budgetEvals === undefined && f.budgetMinutes === undefined) throw new GtnError('give a budget: --budget-evals N or --budget-minutes M');
       if (f.population < 1 || f.tournament < 1) throw new GtnError('--population and --tournament must be at least 1');
       const spec = proxySpec(f);
       const proxy = await buildProxy(spec);
-      const evaluator = f.workers > 1 ? await makeEvaluator(spec, f.workers) : null;
+      const evaluator = f.queue ? await queueEvaluator(spec, f.queue, f.parallel) : f.workers > 1 ? await makeEvaluator(spec, f.workers) : null;
       const settings: SearchSettings = {
         space: 'nb201',
         strategy: f.strategy as Strategy,
