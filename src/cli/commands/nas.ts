@@ -45,6 +45,13 @@ function proxyOptions(cmd: Command): Command {
     .option('--bn-calibration <n>', 'training proxies: score with BN statistics of n real training images (default 0: the last training batch\'s)', parseIntOption('--bn-calibration'));
 }
 
+/** Where candidates are scored besides this machine: a BullMQ queue and how many of its jobs to keep in flight. */
+function queueOptions(cmd: Command, parallel: number, what: string): Command {
+  return cmd
+    .option('--queue <url>', 'score on `gtn worker` processes through this queue (redis://HOST:PORT) instead of here')
+    .option('--parallel <n>', `with --queue: ${what} (default ${parallel})`, parseIntOption('--parallel'), parallel);
+}
+
 function proxySpec(f: ProxyFlags): ProxySpec {
   const steps = f.steps?.split(',').map(Number);
   return parseProxy(f.proxy, {
@@ -103,7 +110,7 @@ export function registerNasCommand(program: Command): void {
       else console.log(`nb201: ${SPACE_SIZE} cells, ${distinct} distinct networks (isomorphic cells merged)`);
     });
 
-  proxyOptions(
+  queueOptions(proxyOptions(
     nas
       .command('rank')
       .description('score cells with a proxy; with --truth, the rank correlation with their true accuracy')
@@ -111,12 +118,10 @@ export function registerNasCommand(program: Command): void {
       .option('--archs <file>', 'one cell string per line, or a CSV with an arch_str column')
       .option('--sample <n>', 'or: n random cells (distinct networks)', parseIntOption('--sample'))
       .option('--seed <n>', 'seed of --sample', parseIntOption('--seed'), 0),
-  )
+  ), 64, 'evaluations kept in flight')
     .option('--truth <csv>', 'ground truth (arch_str, valid/test_accuracy_200ep): read for the report only')
     .option('--out <file>', 'log of scored cells (JSON lines); a rerun skips the cells already in it')
     .option('--workers <n>', 'scoring processes (default 1: in this process)', parseIntOption('--workers'), 1)
-    .option('--queue <url>', 'score on `gtn worker` processes through this queue (redis://HOST:PORT) instead of here')
-    .option('--parallel <n>', 'with --queue: evaluations kept in flight (default 64)', parseIntOption('--parallel'), 64)
     .option('--include-seen', 'gtn proxy: also score cells the teacher was meta-trained with (skipped by default)')
     .option('--json', 'a JSON line per cell, and with --truth a last line of rank statistics')
     .action(async (f: ProxyFlags & { space: string; archs?: string; sample?: number; seed: number; truth?: string; out?: string; workers: number; queue?: string; parallel: number; includeSeen?: boolean; json?: boolean }) => {
@@ -156,7 +161,7 @@ export function registerNasCommand(program: Command): void {
       reportFailure();
     });
 
-  proxyOptions(
+  queueOptions(proxyOptions(
     nas
       .command('search')
       .description('search the space with a proxy (random search or regularised evolution); resumable')
@@ -165,14 +170,12 @@ export function registerNasCommand(program: Command): void {
       .option('--budget-evals <n>', 'stop after this many proxy evaluations', parseIntOption('--budget-evals'))
       .option('--budget-minutes <m>', 'stop after this much wall time', parseNumberOption('--budget-minutes'))
       .option('--seed <n>', 'search seed', parseIntOption('--seed'), 0),
-  )
+  ), 4, 'candidates in flight, about the number of workers')
     .option('--population <n>', 'evolution: population size', parseIntOption('--population'), 20)
     .option('--tournament <n>', 'evolution: tournament size', parseIntOption('--tournament'), 5)
     .option('--pool <file>', 'restrict candidates to these cells (e.g. those with known true accuracy)')
     .option('--out <dir>', 'search folder (settings + evaluation log); rerunning with it resumes the search')
     .option('--workers <n>', 'scoring processes: evolution becomes asynchronous (a child per finished evaluation)', parseIntOption('--workers'), 1)
-    .option('--queue <url>', 'score on `gtn worker` processes through this queue (redis://HOST:PORT) instead of here')
-    .option('--parallel <n>', 'with --queue: candidates in flight, about the number of workers (default 4)', parseIntOption('--parallel'), 4)
     .option('--truth <csv>', 'ground truth: the true accuracy of the found cell, for the report only')
     .option('--json', 'JSON lines: one per evaluation, then the result')
     .action(async (f: ProxyFlags & { space: string; strategy: string; budgetEvals?: number; budgetMinutes?: number; seed: number; population: number; tournament: number; pool?: string; out?: string; truth?: string; workers: number; queue?: string; parallel: number; json?: boolean }) => {

@@ -5,6 +5,7 @@ import { GtnError } from '../../errors.js';
 import { readRunConfig } from '../../gtn/trainer.js';
 import { gtnProxy } from './gtn.js';
 import { SCORE_KINDS, type Proxy, type ScoreKind } from './proxy.js';
+import type { TrainingProxyOptions } from './training.js';
 import { realProxy } from './real.js';
 import { nwotProxy, paramsProxy, synflowProxy } from './zeroCost.js';
 
@@ -13,24 +14,17 @@ export { seenCells } from './gtn.js';
 
 export const PROXY_KINDS = ['gtn', 'real', 'params', 'synflow', 'nwot'] as const;
 
-export interface ProxySpec {
+/** Every proxy's description: the training proxies' options (network, steps, scoring) and the others' own. */
+export interface ProxySpec extends TrainingProxyOptions {
   kind: (typeof PROXY_KINDS)[number];
   /** gtn: the teacher's run folder. */
   run?: string;
-  steps: number[];
-  score: ScoreKind;
-  channels: number;
-  cells: number;
-  valImages: number;
-  seed: number;
   /** real: SGD settings. */
   lr: number;
   momentum: number;
   batch: number;
   /** nwot: images in the batch. */
   nwotBatch: number;
-  /** Training proxies: real images whose batch statistics the scored network's BN uses (0: its training batch's). */
-  bnCalibration: number;
 }
 
 export const PROXY_DEFAULTS: Omit<ProxySpec, 'kind'> = {
@@ -75,7 +69,7 @@ const needsData = (kind: ProxySpec['kind']) => kind === 'gtn' || kind === 'real'
 
 export async function buildProxy(p: ProxySpec, data?: TrainingSplits): Promise<Proxy> {
   const splits = needsData(p.kind) ? (data ?? (await loadTrainingSplits('cifar10'))) : undefined;
-  const train = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, valImages: p.valImages, seed: p.seed, bnCalibration: p.bnCalibration };
+  const train: TrainingProxyOptions = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, valImages: p.valImages, seed: p.seed, bnCalibration: p.bnCalibration };
   switch (p.kind) {
     case 'gtn':
       return gtnProxy(p.run!, splits!, train);
