@@ -49,7 +49,7 @@ function proxyOptions(cmd: Command): Command {
 function queueOptions(cmd: Command, parallel: number, what: string): Command {
   return cmd
     .option('--queue <url>', 'score on `gtn worker` processes through this queue (redis://HOST:PORT) instead of here')
-    .option('--parallel <n>', `with --queue: ${what} (default ${parallel})`, parseIntOption('--parallel'), parallel);
+    .option('--parallel <n>', `with --queue: ${what}`, parseIntOption('--parallel'), parallel);
 }
 
 function proxySpec(f: ProxyFlags): ProxySpec {
