@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "blocked_conv.h"
 #include "gemm.h"
 #include "norm.h"
 #include "ops.h"
@@ -752,6 +753,15 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
     return r;
   });
 }
+napi_value SetBlockedConv(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "setBlockedConv");
+    set_blocked_conv(a.boolean(0));
+    napi_value r;
+    NAPI_OK(napi_get_boolean(env, blocked_conv_enabled(), &r));
+    return r;
+  });
+}
 napi_value GetThreads(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_int32(env, num_threads(), &r);
@@ -850,6 +860,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormBackward", BatchNormBackward},
       {"setThreads", SetThreads},
       {"getThreads", GetThreads},
+      {"setBlockedConv", SetBlockedConv},
       {"simdPath", SimdPath},
       {"forceSimdPath", ForceSimdPath},
       {"simdLanes", SimdLanes},

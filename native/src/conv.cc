@@ -13,6 +13,7 @@
 #include <limits>
 #include <vector>
 
+#include "blocked_conv.h"
 #include "gemm.h"
 #include "pool.h"
 
@@ -210,6 +211,7 @@ void direct_bwd_weight(const float* x, const float* gy, float* dwg, const ConvGe
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
+  if (blocked_conv_applies(g)) return blocked_conv_forward(x, w, out, g);
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;
   const bool pw = is_pointwise(g);
   auto image = [&](int64_t n) {
@@ -247,6 +249,7 @@ void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& 
 }
 
 void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  if (blocked_conv_applies(g)) return blocked_conv_backward_input(gy, w, dx, g);
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;
   const bool pw = is_pointwise(g);
   auto image = [&](int64_t n) {
@@ -282,6 +285,7 @@ void conv2d_backward_input(const float* gy, const float* w, float* dx, const Con
 }
 
 void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  if (blocked_conv_applies(g)) return blocked_conv_backward_weight(x, gy, dw, g);
   // dW_g [Og, Kd] = sum_n gy_ng [Og, P] @ col_ng^T; images accumulated in order 0..N-1.
   // Threads own disjoint column ranges of dW (rows of col), or row ranges of dW when Kd is small.
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;

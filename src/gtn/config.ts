@@ -193,16 +193,18 @@ export const CIFAR_PRESETS = {
   nas: {
     ...cifarBase,
     steps: 32,
-    batch: 64,
+    batch: 32,
     learner: { kind: 'nb201', cell: '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|', channels: 8, cells: 1 },
     learnerSampling: 'cells',
+    // Every NB201 conv is followed by batch norm, which undoes any weight scale: weight norm would only add ops.
+    learnerWeightNorm: false,
     generator: { noiseDim: 128, hidden: 256, channels: 32, weightNorm: true },
     innerLr: 0.1,
     intermediateEvery: 16,
     checkpoint: false,
-    meta: { ...base.meta, iterations: 600, clipNorm: 10 },
+    meta: { ...base.meta, lr: 0.01, iterations: 500, clipNorm: 10 },
     evalEvery: 50,
-    evalLearners: 1,
+    evalLearners: 2,
     evalImages: 2000,
   },
   /** Seconds: tests and smoke runs of the CIFAR-10 pipeline. */

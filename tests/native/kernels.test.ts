@@ -255,9 +255,16 @@ const convCases: ConvCase[] = [
   { N: 8, C: 1, H: 28, W: 28, O: 64, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'MNIST conv1' },
   { N: 4, C: 64, H: 14, W: 14, O: 128, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'MNIST conv2' },
   { N: 2, C: 64, H: 28, W: 28, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'generator conv 64->1' },
+  // the register-blocked direct kernels (stride 1, one group, 5+ output channels): NB201 shapes, ragged blocks
+  { N: 3, C: 8, H: 32, W: 32, O: 8, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'NB201 stage 1 (blocked)' },
+  { N: 2, C: 16, H: 8, W: 8, O: 16, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'NB201 stage 3 (blocked)' },
+  { N: 2, C: 5, H: 11, W: 21, O: 13, kh: 3, kw: 2, p: { stride: [1, 1], pad: [2, 0, 1, 0], groups: 1 }, what: 'blocked, ragged blocks, lopsided padding' },
 ];
-test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqrt(k))', { skip }, () => {
+test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqrt(k)), both native paths', { skip }, () => {
+  assert.ok(addon);
+  for (const blocked of [false, true])
   for (const c of convCases) {
+    addon.setBlockedConv(blocked);
     const xs: Shape = [c.N, c.C, c.H, c.W];
     const ws: Shape = [c.O, c.C / c.p.groups, c.kh, c.kw];
     const Ho = windowOut(c.H, c.kh, c.p.stride[0], c.p.pad[0], c.p.pad[1]);
@@ -273,6 +280,7 @@ test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqr
     close(nb.conv2dBackwardWeight(x, xs, g, gs, ws, c.p), js.conv2dBackwardWeight(x, xs, g, gs, ws, c.p),
       sumBound(c.N * Ho * Wo), `conv2dBackwardWeight ${c.what}`);
   }
+  addon.setBlockedConv(false);
 });
 
 // ------------------------------------------------------------------ pooling
@@ -380,18 +388,22 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
     nb.binary('mul', big, [1024, 1024], big.subarray(0, 1024), [1024], [1024, 1024]),
   ];
   try {
-    addon.setThreads(2);
-    const r2 = run();
-    const r2b = run();
-    r2.forEach((v, i) => sameBits(v, r2b[i], `repeat #${i}`));
-    addon.setThreads(1);
-    const r1 = run();
-    r1.forEach((v, i) => sameBits(v, r2[i], `1 vs 2 threads #${i}`));
-    addon.setThreads(3);
-    const r3 = run();
-    r3.forEach((v, i) => sameBits(v, r2[i], `3 vs 2 threads #${i}`));
+    for (const blocked of [false, true]) {
+      addon.setBlockedConv(blocked);
+      addon.setThreads(2);
+      const r2 = run();
+      const r2b = run();
+      r2.forEach((v, i) => sameBits(v, r2b[i], `repeat #${i} (blocked convs ${blocked})`));
+      addon.setThreads(1);
+      const r1 = run();
+      r1.forEach((v, i) => sameBits(v, r2[i], `1 vs 2 threads #${i} (blocked convs ${blocked})`));
+      addon.setThreads(3);
+      const r3 = run();
+      r3.forEach((v, i) => sameBits(v, r2[i], `3 vs 2 threads #${i} (blocked convs ${blocked})`));
+    }
   } finally {
     addon.setThreads(before);
+    addon.setBlockedConv(false);
   }
 });
 

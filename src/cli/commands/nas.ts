@@ -11,7 +11,7 @@ import { buildProxy, parseProxy, proxyLabel, seenCells, type ProxySpec, type Sco
 import { correlations, proxyKey, rankCells } from '../../nas/rank.js';
 import { recordRankLog, recordSearch } from '../../records/index.js';
 import { STRATEGIES, runSearch, type SearchSettings, type Strategy } from '../../nas/search.js';
-import { SPACE_SIZE, canonicalCell, enumerateCells, sampleCell } from '../../nas/space.js';
+import { SPACE_SIZE, canonicalArch, canonicalCell, enumerateCells, sampleCell } from '../../nas/space.js';
 import { readTruth, stratifiedSample } from '../../nas/truth.js';
 import { Rng } from '../../tensor/index.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
@@ -225,10 +225,15 @@ export function registerNasCommand(program: Command): void {
     .requiredOption('--n <n>', 'cells', parseIntOption('--n'))
     .option('--seed <n>', 'seed', parseIntOption('--seed'), 0)
     .option('--exclude <file>', 'cells to leave out (e.g. another subset)')
+    .option('--exclude-teacher <run>', "leave out every cell isomorphic to one this teacher's meta-training used")
     .requiredOption('--out <file>', 'where to write the cell strings')
-    .action((f: { from: string; n: number; seed: number; exclude?: string; out: string }) => {
+    .action((f: { from: string; n: number; seed: number; exclude?: string; excludeTeacher?: string; out: string }) => {
       const truth = readTruth(f.from);
       const exclude = new Set(f.exclude ? readArchs(f.exclude).map(formatCell) : []);
+      if (f.excludeTeacher) {
+        const seen = new Set([...seenCells(f.excludeTeacher)].map(canonicalArch));
+        for (const a of truth.keys()) if (seen.has(canonicalArch(a))) exclude.add(a);
+      }
       const cells = stratifiedSample(truth, f.n, Rng.seeded(f.seed).fork('subset'), exclude);
       writeFileSync(f.out, `${cells.join('\n')}\n`);
       console.log(`${cells.length} cells written to ${f.out}`);

@@ -38,6 +38,8 @@ export interface NativeAddon {
   batchNorm(x: Float32Array, xs: Shape, gamma: Float32Array, beta: Float32Array, eps: number): [Float32Array, Float32Array, Float32Array];
   batchNormBackward(x: Float32Array, xs: Shape, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, gy: Float32Array | null, gmean: Float32Array | null, gvar: Float32Array | null): [Float32Array, Float32Array, Float32Array];
   setThreads(n: number): number;
+  /** Register-blocked direct convolutions for stride-1 convs with few channels on or off; returns the mode now. */
+  setBlockedConv(on: boolean): boolean;
   getThreads(): number;
   simdPath(): string;
   /** 0 auto, 1 portable, 2 avx2, 3 avx512 (capped at what the CPU supports); returns the path now in use. */

@@ -1,0 +1,214 @@
+// Register-blocked direct convolution (stride 1, one group). Each output row segment of VW floats for OB output
+// channels is accumulated in registers over every input channel and kernel tap, reading each input vector once
+// for all OB channels; inputs are first copied into zero-framed planes so the inner loops have no bounds
+// checks. The backward pass with respect to the input is the same kernel on the gradient with the weights
+// flipped and transposed. Sums run over (channel, tap) in a fixed order per output, whatever the thread count;
+// arithmetic is mul-then-add (contraction is off), so every SIMD clone computes the same bits.
+#include "blocked_conv.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "pool.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#define GTN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GTN_CLONES
+#endif
+
+namespace gtn {
+namespace {
+
+constexpr int OB = 8;   // output channels per register block
+constexpr int VW = 16;  // output columns per register block
+constexpr int BW = 4;   // output channels per block of the weight gradient (its kw x BW accumulators)
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Copies a C x H x W image into a zero frame [C][Hp][Wp] with the image at (top, left).
+void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp, float* dst) {
+  std::fill(dst, dst + C * Hp * Wp, 0.f);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t h = 0; h < H; ++h) std::memcpy(dst + (c * Hp + h + top) * Wp + left, src + (c * H + h) * W, sizeof(float) * W);
+}
+
+// 16 floats: one zmm register on AVX-512, two ymm on AVX2, four xmm otherwise (GCC vector extension).
+typedef float vf __attribute__((vector_size(VW * sizeof(float))));
+inline vf loadu(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// out[o][oh][ow] = sum_{c,i,j} w[o][c][i][j] * xp[c][oh+i][ow+j] for one image; wb holds the weights of each
+// output block as [block][c][i][j][OB] (zeros past O).
+GTN_CLONES
+void forward_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wb, int64_t O, int64_t kh, int64_t kw,
+                   int64_t Ho, int64_t Wo, float* out) {
+  const int64_t taps = C * kh * kw;
+  for (int64_t ob0 = 0; ob0 < O; ob0 += OB) {
+    const float* wblk = wb + (ob0 / OB) * taps * OB;
+    const int64_t nob = std::min<int64_t>(OB, O - ob0);
+    for (int64_t oh = 0; oh < Ho; ++oh) {
+      for (int64_t ow0 = 0; ow0 < Wo; ow0 += VW) {
+        vf acc[OB];
+        for (int b = 0; b < OB; ++b) acc[b] = vf{};
+        const float* wv = wblk;
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t i = 0; i < kh; ++i) {
+            const float* xr = xp + (c * Hp + oh + i) * Wp + ow0;
+            for (int64_t j = 0; j < kw; ++j, wv += OB) {
+              const vf xv = loadu(xr + j);
+              for (int b = 0; b < OB; ++b) acc[b] = acc[b] + wv[b] * xv;
+            }
+          }
+        const int64_t n = std::min<int64_t>(VW, Wo - ow0);
+        for (int64_t b = 0; b < nob; ++b) std::memcpy(out + ((ob0 + b) * Ho + oh) * Wo + ow0, &acc[b], sizeof(float) * n);
+      }
+    }
+  }
+}
+
+// Weights [O][C][kh][kw] (or, with flip, the transposed and rotated weights of the input gradient:
+// w'[c][o][kh-1-i][kw-1-j] = w[o][c][i][j]) regrouped as [O/OB][C'][kh][kw][OB].
+std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip) {
+  const int64_t Oo = flip ? C : O, Ci = flip ? O : C;  // output / input channels of the kernel that runs
+  std::vector<float> wb((size_t)(round_up(Oo, OB) * Ci * kh * kw), 0.f);
+  for (int64_t o = 0; o < Oo; ++o)
+    for (int64_t c = 0; c < Ci; ++c)
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j) {
+          const float v = flip ? w[((c * C + o) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] : w[((o * C + c) * kh + i) * kw + j];
+          wb[(size_t)((((o / OB) * Ci + c) * kh + i) * kw + j) * OB + (o % OB)] = v;
+        }
+  return wb;
+}
+
+// Runs the forward kernel over every image of `in` ([N][C][H][W]) framed by (top, left, bottom, right).
+void convolve(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t bottom, int64_t left, int64_t right,
+              const std::vector<float>& wb, int64_t O, int64_t kh, int64_t kw, float* out) {
+  const int64_t Hp = H + top + bottom, Ho = Hp - kh + 1, Wo = W + left + right - kw + 1;
+  const int64_t Wp = round_up(Wo, VW) + kw - 1;  // vector loads of the last block stay inside the frame
+  auto image = [&](int64_t n) {
+    thread_local std::vector<float> xp;
+    if ((int64_t)xp.size() < C * Hp * Wp) xp.resize(C * Hp * Wp);
+    frame(in + n * C * H * W, C, H, W, top, left, Hp, Wp, xp.data());
+    forward_image(xp.data(), C, Hp, Wp, wb.data(), O, kh, kw, Ho, Wo, out + n * O * Ho * Wo);
+  };
+  if (N >= 2 && num_threads() > 1)
+    parallel_tasks((int)std::min<int64_t>(N, 65535), [&](int t, int nt) {
+      for (int64_t n = t; n < N; n += nt) image(n);
+    });
+  else
+    for (int64_t n = 0; n < N; ++n) image(n);
+}
+
+// dw[o][c][i][j] for input channels [c0, c1): sums over images, rows and column blocks of gy[o] * xp[c] shifted
+// into BW x KW vector accumulators (KW = the kernel width, fixed at compile time so they sit in registers), kept
+// between images in `acc` so each image's planes are read while they are in cache; folded pairwise at the end.
+// Every lane adds its terms in (image, row, column block) order, whatever the thread count.
+template <int KW>
+GTN_CLONES void weight_grad(const float* xp, const float* gp, int64_t N, int64_t C, int64_t O, int64_t Hp, int64_t Wp, int64_t Ho,
+                            int64_t WoP, int64_t kh, int64_t c0, int64_t c1, float* dw) {
+  const int64_t blocks = (O + BW - 1) / BW;
+  // Plain floats (read and written unaligned): a std::vector of vf need not be aligned to the vector's size.
+  std::vector<float> acc((size_t)((c1 - c0) * kh * blocks * BW * KW * VW), 0.f);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t ob = 0; ob < blocks; ++ob) {
+          const int64_t o0 = ob * BW, nb = std::min<int64_t>(BW, O - o0);
+          float* a = &acc[(size_t)((((c - c0) * kh + i) * blocks + ob) * BW * KW * VW)];
+          vf r[BW][KW];
+          for (int b = 0; b < BW; ++b)
+            for (int j = 0; j < KW; ++j) r[b][j] = loadu(a + (b * KW + j) * VW);
+          for (int64_t oh = 0; oh < Ho; ++oh) {
+            const float* xr = xp + ((n * C + c) * Hp + oh + i) * Wp;
+            const float* g[BW];
+            for (int b = 0; b < BW; ++b) g[b] = gp + ((n * O + o0 + std::min<int64_t>(b, nb - 1)) * Ho + oh) * WoP;
+            for (int64_t ow0 = 0; ow0 < WoP; ow0 += VW) {
+              vf gv[BW];
+              for (int b = 0; b < BW; ++b) gv[b] = loadu(g[b] + ow0);
+              for (int j = 0; j < KW; ++j) {
+                const vf xv = loadu(xr + ow0 + j);
+                for (int b = 0; b < BW; ++b) r[b][j] = r[b][j] + gv[b] * xv;
+              }
+            }
+          }
+          for (int b = 0; b < BW; ++b)
+            for (int j = 0; j < KW; ++j) std::memcpy(a + (b * KW + j) * VW, &r[b][j], sizeof(vf));
+        }
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t ob = 0; ob < blocks; ++ob)
+        for (int64_t b = 0; b < std::min<int64_t>(BW, O - ob * BW); ++b)
+          for (int j = 0; j < KW; ++j) {
+            float v[VW];
+            std::memcpy(v, &acc[(size_t)(((((c - c0) * kh + i) * blocks + ob) * BW * KW + b * KW + j) * VW)], sizeof v);
+            for (int w = VW / 2; w >= 1; w /= 2)
+              for (int q = 0; q < w; ++q) v[q] = v[q] + v[q + w];
+            dw[(((ob * BW + b) * C + c) * kh + i) * KW + j] = v[0];
+          }
+}
+
+std::atomic<int> mode{-1};  // -1: not yet read from GTN_BLOCKED_CONV
+
+bool enabled() {
+  int m = mode.load(std::memory_order_relaxed);
+  if (m < 0) {
+    const char* e = std::getenv("GTN_BLOCKED_CONV");
+    m = e && *e == '1' ? 1 : 0;
+    mode.store(m);
+  }
+  return m == 1;
+}
+
+}  // namespace
+
+void set_blocked_conv(bool on) { mode.store(on ? 1 : 0); }
+bool blocked_conv_enabled() { return enabled(); }
+
+bool blocked_conv_applies(const ConvGeom& g) {
+  const bool pointwise = g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
+  return enabled() && g.sh == 1 && g.sw == 1 && g.G == 1 && !pointwise && g.kw <= 7 && g.kh <= 7 && g.C <= 64 && g.O >= 5 &&
+         g.O <= 128 && g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
+}
+
+void blocked_conv_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
+  convolve(x, g.N, g.C, g.H, g.W, g.pt, g.pb, g.pl, g.pr, block_weights(w, g.O, g.C, g.kh, g.kw, false), g.O, g.kh, g.kw, out);
+}
+
+void blocked_conv_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  // dx = gy convolved with the flipped, transposed weights over a frame of k-1-pad on each side.
+  convolve(gy, g.N, g.O, g.Ho, g.Wo, g.kh - 1 - g.pt, g.kh - 1 - g.pb, g.kw - 1 - g.pl, g.kw - 1 - g.pr,
+           block_weights(w, g.O, g.C, g.kh, g.kw, true), g.C, g.kh, g.kw, dx);
+}
+
+void blocked_conv_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  const int64_t WoP = round_up(g.Wo, VW), Hp = g.H + g.pt + g.pb, Wp = WoP + g.kw - 1;
+  std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gp((size_t)(g.N * g.O * g.Ho * WoP));
+  parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
+      frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, 0, 0, g.Ho, WoP, gp.data() + n * g.O * g.Ho * WoP);
+    }
+  });
+  parallel_for(g.C, 1, 1, [&](int64_t c0, int64_t c1) {
+    auto run = [&](auto fn) { fn(xp.data(), gp.data(), g.N, g.C, g.O, Hp, Wp, g.Ho, WoP, g.kh, c0, c1, dw); };
+    switch (g.kw) {
+      case 1: return run(weight_grad<1>);
+      case 2: return run(weight_grad<2>);
+      case 3: return run(weight_grad<3>);
+      case 4: return run(weight_grad<4>);
+      case 5: return run(weight_grad<5>);
+      case 6: return run(weight_grad<6>);
+      default: return run(weight_grad<7>);
+    }
+  });
+}
+
+}  // namespace gtn
