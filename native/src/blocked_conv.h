@@ -5,12 +5,14 @@
 
 namespace gtn {
 
-// Turns the blocked kernels on or off (default: GTN_BLOCKED_CONV=1 turns them on).
+// Turns the blocked kernels on or off (default on; GTN_BLOCKED_CONV=0 turns them off).
 void set_blocked_conv(bool on);
 bool blocked_conv_enabled();
 
-// Whether the blocked kernels handle this geometry (stride 1, one group, channels and kernel small enough).
-bool blocked_conv_applies(const ConvGeom& g);
+// Whether the blocked kernels handle this geometry and are the faster path for it (stride 1, one group, output rows
+// of at least one full vector, few channels; `weight` asks for the weight gradient, whose kernel wins only at
+// smaller channel counts). Measured: README, "Speed".
+bool blocked_conv_applies(const ConvGeom& g, bool weight = false);
 
 void blocked_conv_forward(const float* x, const float* w, float* out, const ConvGeom& g);
 void blocked_conv_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g);

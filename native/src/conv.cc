@@ -285,7 +285,7 @@ void conv2d_backward_input(const float* gy, const float* w, float* dx, const Con
 }
 
 void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
-  if (blocked_conv_applies(g)) return blocked_conv_backward_weight(x, gy, dw, g);
+  if (blocked_conv_applies(g, true)) return blocked_conv_backward_weight(x, gy, dw, g);
   // dW_g [Og, Kd] = sum_n gy_ng [Og, P] @ col_ng^T; images accumulated in order 0..N-1.
   // Threads own disjoint column ranges of dW (rows of col), or row ranges of dW when Kd is small.
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;

@@ -257,7 +257,8 @@ const convCases: ConvCase[] = [
   { N: 2, C: 64, H: 28, W: 28, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'generator conv 64->1' },
   // the register-blocked direct kernels (stride 1, one group, 5+ output channels): NB201 shapes, ragged blocks
   { N: 3, C: 8, H: 32, W: 32, O: 8, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'NB201 stage 1 (blocked)' },
-  { N: 2, C: 16, H: 8, W: 8, O: 16, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'NB201 stage 3 (blocked)' },
+  { N: 2, C: 16, H: 16, W: 17, O: 9, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'NB201 stage 2, odd width (blocked)' },
+  { N: 2, C: 16, H: 8, W: 8, O: 16, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'NB201 stage 3 (8 wide: GEMM)' },
   { N: 2, C: 5, H: 11, W: 21, O: 13, kh: 3, kw: 2, p: { stride: [1, 1], pad: [2, 0, 1, 0], groups: 1 }, what: 'blocked, ragged blocks, lopsided padding' },
 ];
 test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqrt(k)), both native paths', { skip }, () => {
@@ -368,6 +369,9 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
   const g = randn(6 * 32 * 14 * 14);
   const gs: Shape = [6, 32, 14, 14];
   const big = randn(1 << 20);
+  const x20 = randn(4 * 8 * 400);
+  const w20 = randn(12 * 8 * 9);
+  const g20 = randn(4 * 12 * 400);
   const run = () => [
     nb.matmul(a, b, 1, 128, 784, 300, false, false, 0, 0),
     nb.matmul(a, bt, 1, 128, 784, 300, false, true, 0, 0),
@@ -377,6 +381,10 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
     nb.conv2d(x.subarray(0, size(xs) / 6), [1, 16, 14, 14], w, ws, p),
     nb.conv2dBackwardInput(g, gs, w, ws, xs, p),
     nb.conv2dBackwardWeight(x, xs, g, gs, ws, p),
+    // register-blocked path (stride 1, rows of 16+)
+    nb.conv2d(x20, [4, 8, 20, 20], w20, [12, 8, 3, 3], p),
+    nb.conv2dBackwardInput(g20, [4, 12, 20, 20], w20, [12, 8, 3, 3], [4, 8, 20, 20], p),
+    nb.conv2dBackwardWeight(x20, [4, 8, 20, 20], g20, [4, 12, 20, 20], [12, 8, 3, 3], p),
     // direct path (one output channel)
     nb.conv2d(x, xs, w.subarray(0, 144), [1, 16, 3, 3], p),
     nb.conv2dBackwardInput(g.subarray(0, 6 * 196), [6, 1, 14, 14], w.subarray(0, 144), [1, 16, 3, 3], xs, p),
