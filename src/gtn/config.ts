@@ -189,6 +189,8 @@ export const CIFAR_PRESETS = {
   /**
    * A teacher for architecture search on NAS-Bench-201: its learners are NB201 networks (C = 8, N = 1) with a
    * random cell every outer iteration, so that it teaches the whole space rather than one network.
+   * Not yet a working teacher: in 240 iterations its generator saturated to flat colours and validation stayed at
+   * 12-14% (README, "Architecture search"); the CIFAR-10 cpu teacher is the one measured as a NAS proxy.
    */
   nas: {
     ...cifarBase,
