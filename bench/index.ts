@@ -1,8 +1,8 @@
 // `npm run bench`: figures a machine can compare run to run. GFLOP/s of sgemm and the machine's measured
-// FP32 peak, dataset load times, and the median seconds of one GTN meta-step for each workload next to the
-// PyTorch twin (bench/torch_meta_step.py, Debian's python3-torch) with the same thread count, and the peak
-// RSS of each workload with gradient checkpointing on and off.
-//   npm run bench -- [--json] [--quick] [--workloads a,b] [--repeats N] [--threads N] [--no-torch]
+// FP32 peak, dataset load times, and for each meta-step workload: the median seconds of one GTN meta-step, the
+// FLOPs its kernels counted, GFLOP/s and fraction of peak, next to the PyTorch twin (bench/torch_meta_step.py,
+// Debian's python3-torch on OpenBLAS) with the same thread count, and the peak RSS with checkpointing on and off.
+//   npm run bench -- [--json] [--quick] [--workloads a,b] [--repeats N] [--threads N] [--no-torch] [--no-openblas]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { WORKLOADS } from './metaStep.js';
 import { benchSgemm, peakGflops } from './sgemm.js';
 import { benchData } from './data.js';
+import { openblasDir } from './openblas.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const program = new Command()
@@ -19,10 +20,12 @@ const program = new Command()
   .option('--repeats <n>', 'timed meta-steps per workload (after one warm-up)', '3')
   .option('--threads <n>', 'threads for gtn and PyTorch (default: all cores)')
   .option('--no-torch', 'skip the PyTorch twin')
-  .option('--torch-openblas <dir>', 'also run the PyTorch twin with the OpenBLAS libblas.so.3 in this folder')
+  .option('--torch-openblas <dir>', "the folder of OpenBLAS's libblas.so.3 for the PyTorch twin (default: unpacked into the cache)")
+  .option('--no-openblas', 'skip the PyTorch twin on OpenBLAS')
+  .option('--torch-reference-blas', "also run the twin on the system's default libblas.so.3 (Debian: the slow reference BLAS)")
   .option('--no-memory', 'skip the checkpointed (memory) runs')
   .parse(process.argv);
-const o = program.opts<{ json?: boolean; quick?: boolean; workloads?: string; repeats: string; threads?: string; torch: boolean; memory: boolean; torchOpenblas?: string }>();
+const o = program.opts<{ json?: boolean; quick?: boolean; workloads?: string; repeats: string; threads?: string; torch: boolean; openblas: boolean; torchReferenceBlas?: boolean; memory: boolean; torchOpenblas?: string }>();
 
 const threads = o.threads ? Number(o.threads) : undefined;
 const env = { ...process.env, ...(threads ? { GTN_THREADS: String(threads) } : {}) };
@@ -39,12 +42,17 @@ for (const r of benchSgemm({ threads })) {
 for (const r of await benchData()) emit({ bench: 'data', ...r }, `data ${JSON.stringify(r)}`);
 
 // 3. meta-steps
-const names = o.workloads ? o.workloads.split(',') : o.quick ? ['mlp-small-t32-b128', 'conv-small-t16-b64'] : ['conv-t8-b64', 'mlp-t32-b128', 'mlp-small-t32-b128'];
+const names = o.workloads
+  ? o.workloads.split(',')
+  : o.quick
+    ? ['mlp-small-t32-b128', 'conv-small-t16-b64']
+    : ['conv-t8-b64', 'mlp-t32-b128', 'mlp-small-t32-b128', 'conv-t32-b128-cpu', 'cifar-t32-b64-cpu'];
 const repeats = o.quick ? '1' : o.repeats;
 const worker = join(root, 'dist', 'bench', 'metaStepWorker.js');
+const peakGf = (peak as { gflops: number }).gflops;
 
 function runWorker(name: string, ck: 'on' | 'off'): Record<string, unknown> | null {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=16384', worker, name, repeats, ck], { env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--max-old-space-size=16384', worker, name, repeats, ck], { env: { ...env, GTN_COUNT_FLOPS: '1' }, encoding: 'utf8' });
   if (r.status !== 0) {
     console.error(`bench: workload ${name} (checkpoint ${ck}) failed:\n${r.stderr}`);
     return null;
@@ -52,52 +60,74 @@ function runWorker(name: string, ck: 'on' | 'off'): Record<string, unknown> | nu
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-// Debian's python3-torch uses whatever libblas.so.3 the system provides (the slow reference BLAS unless
-// OpenBLAS is installed). With --torch-openblas DIR (a folder holding OpenBLAS's libblas.so.3, e.g. from
-// `apt-get download libopenblas0-pthread && dpkg -x ...`), the twin also runs against OpenBLAS.
+// The PyTorch twin runs on OpenBLAS (a folder holding its libblas.so.3: --torch-openblas DIR, else unpacked into
+// the cache by bench/openblas.ts). Debian's python3-torch on the system's default libblas.so.3 (the slow
+// reference BLAS unless OpenBLAS is installed) runs only with --torch-reference-blas: it is no fair anchor.
+const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const probe = o.torch ? spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }) : null;
+const hasTorch = probe?.status === 0;
+const torchNote = !probe
+  ? 'skipped (--no-torch)'
+  : hasTorch
+    ? undefined
+    : `skipped: ${py} cannot import torch (${probe.error?.message ?? probe.stderr.trim().split('\n').pop() ?? `exit ${probe.status}`}; apt-get install python3-torch)`;
+const blas: { dir: string } | { skipped: string } | null = !hasTorch || !o.openblas ? null : o.torchOpenblas ? { dir: o.torchOpenblas } : openblasDir();
+if (torchNote) console.error(`bench: PyTorch twin ${torchNote}`);
+else if (blas && 'skipped' in blas) console.error(`bench: PyTorch twin on OpenBLAS skipped: ${blas.skipped}`);
+
 function torchTwin(name: string, blasDir?: string): Record<string, unknown> | null {
-  if (!o.torch) return null;
-  const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const args = [join(root, 'bench', 'torch_meta_step.py'), '--workload', name, '--repeats', repeats, '--threads', String(threads ?? (Number(process.env.GTN_THREADS) || 2))];
   const r = spawnSync(py, args, { encoding: 'utf8', env: blasDir ? { ...process.env, LD_LIBRARY_PATH: blasDir } : process.env });
   if (r.status !== 0) return { skipped: `torch twin failed: ${r.stderr.trim().split('\n').pop()}` };
-  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-  return line;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
+
+const secondsOf = (r: Record<string, unknown> | null) => (r && typeof r.seconds === 'number' ? r.seconds : null);
+const fixed = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
 
 for (const name of names) {
   if (!WORKLOADS.some((w) => w.name === name)) {
-    console.error(`bench: unknown workload '${name}'`);
+    console.error(`bench: unknown workload '${name}' (known: ${WORKLOADS.map((w) => w.name).join(', ')})`);
     process.exit(2);
   }
   // The headline figure runs like the PyTorch twin (no checkpointing); the checkpointed run shows the memory saved.
   const off = runWorker(name, 'off');
   const on = o.memory ? runWorker(name, 'on') : null;
-  const torch = torchTwin(name);
-  const torchOb = o.torchOpenblas ? torchTwin(name, o.torchOpenblas) : null;
-  const torchSeconds = torch && typeof torch.seconds === 'number' ? torch.seconds : null;
+  const torchOb = blas && 'dir' in blas ? torchTwin(name, blas.dir) : null;
+  const torchRef = hasTorch && o.torchReferenceBlas ? torchTwin(name) : null;
+  const seconds = secondsOf(off);
+  const flops = off && typeof off.flops === 'number' ? off.flops : null;
+  const gflops = flops !== null && seconds ? flops / 1e9 / seconds : null;
+  const obSeconds = secondsOf(torchOb);
+  const refSeconds = secondsOf(torchRef);
   const row = {
     workload: name,
-    seconds: (off?.seconds as number | undefined) ?? null,
+    seconds,
     all: off?.all ?? null,
-    seconds_checkpointed: (on?.seconds as number | undefined) ?? null,
+    flops,
+    gflops,
+    fraction_of_peak: gflops !== null ? gflops / peakGf : null,
+    flops_per_kernel: off?.flops_per_kernel ?? null,
+    seconds_checkpointed: secondsOf(on),
     peak_rss_mb: off?.peak_rss_mb ?? null,
     peak_rss_mb_checkpointed: on?.peak_rss_mb ?? null,
-    torch_seconds: torchSeconds,
-    torch_cpu_seconds: torch?.cpu_seconds ?? null,
-    torch_blas: torch?.blas ?? null,
-    ratio_vs_torch: off && torchSeconds ? (off.seconds as number) / torchSeconds : null,
-    torch_openblas_seconds: (torchOb?.seconds as number | undefined) ?? null,
-    ratio_vs_torch_openblas: off && typeof torchOb?.seconds === 'number' ? (off.seconds as number) / torchOb.seconds : null,
-    torch_note: torch && 'skipped' in torch ? torch.skipped : undefined,
+    torch_openblas_seconds: obSeconds,
+    // The twin performs the same arithmetic, so the kernels' count over its time is its GFLOP/s.
+    torch_openblas_gflops: flops !== null && obSeconds ? flops / 1e9 / obSeconds : null,
+    torch_openblas_blas: torchOb?.blas ?? null,
+    ratio_vs_torch_openblas: seconds && obSeconds ? seconds / obSeconds : null,
+    torch_seconds: refSeconds,
+    torch_blas: torchRef?.blas ?? null,
+    ratio_vs_torch: seconds && refSeconds ? seconds / refSeconds : null,
+    torch_note: torchNote ?? (blas && 'skipped' in blas ? blas.skipped : torchOb && 'skipped' in torchOb ? torchOb.skipped : undefined),
     threads: off?.threads ?? null,
     backend: off?.backend ?? null,
   };
   emit(
     row,
-    `meta-step ${name.padEnd(20)} gtn ${row.seconds?.toFixed(2) ?? '-'} s` +
-      (torchSeconds ? `  torch ${torchSeconds.toFixed(2)} s  ratio ${row.ratio_vs_torch!.toFixed(2)}` : `  torch: ${row.torch_note ?? 'skipped'}`) +
-      (row.torch_openblas_seconds ? `  torch+OpenBLAS ${row.torch_openblas_seconds.toFixed(2)} s  ratio ${row.ratio_vs_torch_openblas!.toFixed(2)}` : '') +
-      `  peak RSS ${row.peak_rss_mb ?? '-'} MB (checkpointing on: ${row.peak_rss_mb_checkpointed ?? '-'} MB, ${row.seconds_checkpointed?.toFixed(2) ?? '-'} s)`,
+    `meta-step ${name.padEnd(20)} gtn ${fixed(seconds)} s  ${fixed(gflops, 1)} GFLOP/s (${fixed(row.fraction_of_peak === null ? null : 100 * row.fraction_of_peak, 1)}% of peak)` +
+      (obSeconds ? `  torch+OpenBLAS ${obSeconds.toFixed(2)} s  ratio ${row.ratio_vs_torch_openblas!.toFixed(2)}` : `  torch+OpenBLAS: ${row.torch_note ?? 'skipped'}`) +
+      (refSeconds ? `  torch+reference BLAS ${refSeconds.toFixed(2)} s  ratio ${row.ratio_vs_torch!.toFixed(2)}` : '') +
+      `  peak RSS ${row.peak_rss_mb ?? '-'} MB (checkpointing on: ${row.peak_rss_mb_checkpointed ?? '-'} MB, ${fixed(row.seconds_checkpointed)} s)`,
   );
 }

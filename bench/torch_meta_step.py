@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch twin of gtn's meta-step benchmark.
 
-Times ONE GTN meta-step (MNIST-shaped data, 10 classes, "full" curriculum) in
-PyTorch, so the TypeScript implementation can be compared against it on the
-same machine:
+Times ONE GTN meta-step (MNIST-shaped data, or CIFAR-shaped where a workload
+says so; 10 classes, "full" curriculum) in PyTorch, so the TypeScript
+implementation can be compared against it on the same machine:
 
   1. build a fresh, functional learner (Kaiming-normal, weight-normalised);
   2. unroll T inner SGD-with-momentum steps on generator output, keeping the
      graph of every inner gradient (create_graph=True);
-  3. after every inner step, evaluate the learner on a fresh real batch
+  3. after every k-th inner step (k = the workload's intermediate_every, 1
+     unless it says otherwise), evaluate the learner on a fresh real batch
      (the "intermediate" real-data losses);
   4. meta-loss = final real-data loss + mean(intermediate losses);
   5. meta_loss.backward() -- exact second order, into the generator's
@@ -19,11 +20,16 @@ Usage (use Debian's python, which is where `apt-get install python3-torch` puts 
   /usr/bin/python3 bench/torch_meta_step.py --workload all --threads 1
   /usr/bin/python3 bench/torch_meta_step.py --workload conv-t8-b64 --threads 2 --checkpoint
   /usr/bin/python3 bench/torch_meta_step.py --check
+  /usr/bin/python3 bench/torch_meta_step.py --describe [--workload NAME]
 
 Output: one JSON object per workload per line on stdout, nothing else there:
   {"workload", "seconds" (median), "all" (every timed repeat), "threads",
    "torch" (version), "peak_rss_mb", plus "cpu_seconds" (median process CPU time),
    "blas" (the BLAS library torch loaded), "checkpoint" and "meta_loss" (final repeat)}
+--describe instead prints, per workload, its shapes and how many scalars it has,
+without running it: {"workload", "image_shape", "intermediate_every",
+"intermediate_losses", "meta_params" (generator + z + log_lr + momentum),
+"generator_params", "learner_params"}.
 
 BLAS matters: Debian's python3-torch links the generic libblas.so.3. With only
 libblas3 installed (the default) that is the netlib reference BLAS, and every
@@ -31,23 +37,46 @@ matmul runs ~18x slower than with OpenBLAS (libopenblas0-pthread); the
 meta-step is 2-3x slower overall. The "blas" field says which one ran.
 Logs go to stderr.
 
-Definition details decided here (keep in sync with the TypeScript benchmark):
+Definition details decided here (keep in sync with the TypeScript benchmark,
+bench/metaStep.ts, and with src/gtn/generator.ts, src/models/classic.ts and
+src/gtn/unroll.ts):
+  * Workload fields: generator hidden H / channels C, learner, T, B, and
+    optionally the image shape [c, h, w] (default MNIST's [1, 28, 28]) and
+    intermediate_every k (default 1).
   * Momentum is stored as a plain tensor m[T] (init 0.5) and clamped to [0, 0.99]
     when used (so it can never exceed 1, see GTN.md "Known pitfalls"); the
     learning rate is stored as log_lr[T] (init log 0.02) and used as exp(log_lr).
   * Weight norm (everywhere): w = g * v / ||v||, norm over all dims except the
     output dim, v ~ Kaiming normal (fan_in, gain sqrt(2)), g initialised to ||v||,
     so the effective weight at initialisation equals v.
-  * Generator: the two WN-Linear layers have a (zero-initialised) bias, the first
-    WN-Conv has none, the last WN-Conv has one. BatchNorm uses training-mode
-    batch statistics (no running statistics) with affine gamma=1, beta=0 at init.
+  * Generator (image [c, h, w], h and w divisible by 4):
+      [z ++ onehot(y)] (128 + 10) -> WN-Linear H -> BN -> LReLU
+      -> WN-Linear C*(h/4)*(w/4) -> BN -> LReLU -> view [C, h/4, w/4]
+      -> upsample x2 -> reflect pad 1 -> WN-Conv3x3 C -> max(1, C // 2) -> BN -> LReLU
+      -> upsample x2 -> reflect pad 1 -> WN-Conv3x3 -> c channels -> tanh * 2.
+    The two WN-Linear layers have a (zero-initialised) bias, the first WN-Conv
+    has none, the last WN-Conv has one. BatchNorm uses training-mode batch
+    statistics (no running statistics) with affine gamma=1, beta=0 at init.
   * Learners: hidden WN layers have no bias (the mean-only batch norm's beta
     that follows makes it redundant); the output layer has a zero-initialised bias.
     Mean-only BN = x - mean over the batch (and spatial dims for conv) + beta.
-  * Real data: one pool of T+1 distinct batches of 128 N(0,1) images (MNIST
-    shape) with uniform random labels, generated once from the seed. Batch t is
-    used after inner step t, batch T for the final loss; the pool is reused by
-    every timed meta-step.
+      mlp  [h1, h2]: flatten -> WN-Linear h1 -> mBN -> LReLU -> WN-Linear h2 -> mBN
+           -> LReLU -> WN-Linear 10.
+      conv [c1, c2, f]: WN-Conv3x3 c1 (pad 1) -> maxpool(3, 2, 1) -> mBN -> LReLU
+           -> WN-Conv3x3 c2 -> maxpool -> mBN -> LReLU -> flatten -> WN-Linear f
+           -> mBN -> LReLU -> WN-Linear 10.
+      cifar [w0, w1, ...]: WN-Conv3x3 w_i (pad 1, stride 2 for i = 1 and 3,
+           else 1) -> mBN -> LReLU for each width, then global average pool
+           -> WN-Linear 10.
+  * Intermediate losses: one after inner step t (1-based) whenever t % k == 0,
+    so n = T // k of them (k = 1: after every step; the CIFAR cpu workload,
+    T = 32, k = 16: after steps 16 and 32). Meta-loss = final loss + the MEAN
+    of the n intermediate losses (unroll.ts's default weighting; the bench does
+    not use the presets' 'sum').
+  * Real data: one pool of n+1 distinct batches of 128 N(0,1) images of the
+    workload's image shape, with uniform random labels, generated once from
+    the seed. Batch j is used for the j-th intermediate loss, batch n for the
+    final loss; the pool is reused by every timed meta-step.
   * Learner parameters are re-initialised at the start of each meta-step (this
     is included in the timing; it is negligible).
   * --checkpoint wraps each inner step (generator forward, inner gradient,
@@ -87,21 +116,26 @@ def log(*args):
 
 N_CLASSES = 10
 Z_DIM = 128
-IMG = (1, 28, 28)
+MNIST_IMG = (1, 28, 28)
 REAL_BATCH = 128
 
 WORKLOADS = {
-    # name: generator hidden H / channels C, learner, T inner steps, B synthetic batch
+    # name: generator hidden H / channels C, learner, T inner steps, B synthetic batch,
+    # optional img (c, h, w) (default MNIST_IMG) and every k (intermediate loss every k steps, default 1)
     "conv-t8-b64": dict(gen=(1024, 128), learner=("conv", (64, 128, 256)), T=8, B=64),
     "mlp-t32-b128": dict(gen=(1024, 128), learner=("mlp", (256, 128)), T=32, B=128),
     "mlp-small-t32-b128": dict(gen=(256, 32), learner=("mlp", (128, 128)), T=32, B=128),
     "conv-small-t16-b64": dict(gen=(256, 32), learner=("conv", (16, 32, 64)), T=16, B=64),
     "conv-t32-b128-cpu": dict(gen=(256, 32), learner=("conv", (32, 64, 128)), T=32, B=128),
+    # CIFAR_PRESETS.cpu's shapes (src/gtn/config.ts): real-data losses after steps 16 and 32 plus the final one.
+    "cifar-t32-b64-cpu": dict(gen=(256, 32), learner=("cifar", (16, 32, 32, 64, 64)), T=32, B=64,
+                              img=(3, 32, 32), every=16),
 }
 
 # Used only by --check: small enough for float64 finite differences.
 TINY = dict(gen=(16, 4), learner=("mlp", (8, 8)), T=3, B=10, real_batch=16)
 TINY_CONV = dict(gen=(16, 4), learner=("conv", (4, 4, 8)), T=3, B=10, real_batch=16)
+TINY_CIFAR = dict(gen=(16, 4), learner=("cifar", (4, 4, 8)), T=4, B=10, real_batch=16, img=(3, 8, 8), every=2)
 
 
 # --------------------------------------------------------------------------------------
@@ -138,20 +172,24 @@ def leaky(x):
 # Generator (functional; its parameters are meta-parameters)
 # --------------------------------------------------------------------------------------
 
-def init_generator(H, C, dtype):
-    """Parameters of G, as a flat list of leaf tensors (order matters: see generator())."""
+def init_generator(H, C, img, dtype):
+    """Parameters of G for images img = (c, h, w), as a flat list of leaf tensors (order matters: see generator())."""
+    c, h, w = img
+    assert h % 4 == 0 and w % 4 == 0, f"generator: image size {h}x{w} must be divisible by 4"
+    F0 = C * (h // 4) * (w // 4)                          # first feature map C x h/4 x w/4, flattened
+    half = max(1, C // 2)
     p = []
     v, g = wn_init((H, Z_DIM + N_CLASSES), dtype)        # WN-Linear(138, H)
     p += [v, g, torch.zeros(H, dtype=dtype)]
     p += [torch.ones(H, dtype=dtype), torch.zeros(H, dtype=dtype)]   # BatchNorm1d(H)
-    v, g = wn_init((C * 7 * 7, H), dtype)                 # WN-Linear(H, C*7*7)
-    p += [v, g, torch.zeros(C * 49, dtype=dtype)]
-    p += [torch.ones(C * 49, dtype=dtype), torch.zeros(C * 49, dtype=dtype)]  # BatchNorm1d
-    v, g = wn_init((C // 2, C, 3, 3), dtype)              # WN-Conv3x3(C -> C/2), no bias
+    v, g = wn_init((F0, H), dtype)                        # WN-Linear(H, C*h/4*w/4)
+    p += [v, g, torch.zeros(F0, dtype=dtype)]
+    p += [torch.ones(F0, dtype=dtype), torch.zeros(F0, dtype=dtype)]  # BatchNorm1d
+    v, g = wn_init((half, C, 3, 3), dtype)                # WN-Conv3x3(C -> C/2), no bias
     p += [v, g]
-    p += [torch.ones(C // 2, dtype=dtype), torch.zeros(C // 2, dtype=dtype)]  # BatchNorm2d
-    v, g = wn_init((1, C // 2, 3, 3), dtype)              # WN-Conv3x3(C/2 -> 1), with bias
-    p += [v, g, torch.zeros(1, dtype=dtype)]
+    p += [torch.ones(half, dtype=dtype), torch.zeros(half, dtype=dtype)]  # BatchNorm2d
+    v, g = wn_init((c, half, 3, 3), dtype)                # WN-Conv3x3(C/2 -> c), with bias
+    p += [v, g, torch.zeros(c, dtype=dtype)]
     return [t.requires_grad_() for t in p]
 
 
@@ -160,18 +198,18 @@ def batch_norm(x, gamma, beta):
     return F.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5)
 
 
-def generator(G, z, y_onehot, C):
-    """x = G(z, y): [B, 128] noise + [B, 10] one-hot -> [B, 1, 28, 28] images in (-2, 2)."""
+def generator(G, z, y_onehot, C, img):
+    """x = G(z, y): [B, 128] noise + [B, 10] one-hot -> [B, *img] images in (-2, 2)."""
     (v1, g1, b1, bn1w, bn1b, v2, g2, b2, bn2w, bn2b,
      v3, g3, bn3w, bn3b, v4, g4, b4) = G
     h = torch.cat([z, y_onehot], dim=1)
     h = leaky(batch_norm(F.linear(h, wn_weight(v1, g1), b1), bn1w, bn1b))
     h = leaky(batch_norm(F.linear(h, wn_weight(v2, g2), b2), bn2w, bn2b))
-    h = h.view(-1, C, 7, 7)
-    h = F.interpolate(h, scale_factor=2, mode="nearest")             # 14x14
+    h = h.view(-1, C, img[1] // 4, img[2] // 4)                       # MNIST 7x7, CIFAR 8x8
+    h = F.interpolate(h, scale_factor=2, mode="nearest")             # 14x14 / 16x16
     h = F.pad(h, (1, 1, 1, 1), mode="reflect")
     h = leaky(batch_norm(F.conv2d(h, wn_weight(v3, g3)), bn3w, bn3b))
-    h = F.interpolate(h, scale_factor=2, mode="nearest")             # 28x28
+    h = F.interpolate(h, scale_factor=2, mode="nearest")             # 28x28 / 32x32
     h = F.pad(h, (1, 1, 1, 1), mode="reflect")
     h = F.conv2d(h, wn_weight(v4, g4), b4)
     return torch.tanh(h) * 2.0
@@ -188,10 +226,10 @@ def mean_only_bn(x, beta):
     return x - x.mean(dim=dims, keepdim=True) + beta.view(shape)
 
 
-def init_mlp(widths, dtype):
+def init_mlp(widths, img, dtype):
     h1, h2 = widths
     p = []
-    for fan_in, fan_out in [(784, h1), (h1, h2)]:
+    for fan_in, fan_out in [(math.prod(img), h1), (h1, h2)]:
         v, g = wn_init((fan_out, fan_in), dtype)
         p += [v, g, torch.zeros(fan_out, dtype=dtype)]               # v, g, mBN beta
     v, g = wn_init((N_CLASSES, h2), dtype)
@@ -207,14 +245,19 @@ def mlp(p, x):
     return F.linear(h, wn_weight(vc, gc), bc)
 
 
-def init_conv(widths, dtype):
+def pooled(n):
+    """Spatial size after max_pool2d(3, stride 2, padding 1)."""
+    return (n + 2 - 3) // 2 + 1
+
+
+def init_conv(widths, img, dtype):
     c1, c2, f = widths
     p = []
-    v, g = wn_init((c1, 1, 3, 3), dtype)
+    v, g = wn_init((c1, img[0], 3, 3), dtype)
     p += [v, g, torch.zeros(c1, dtype=dtype)]
     v, g = wn_init((c2, c1, 3, 3), dtype)
     p += [v, g, torch.zeros(c2, dtype=dtype)]
-    v, g = wn_init((f, c2 * 7 * 7), dtype)
+    v, g = wn_init((f, c2 * pooled(pooled(img[1])) * pooled(pooled(img[2]))), dtype)
     p += [v, g, torch.zeros(f, dtype=dtype)]
     v, g = wn_init((N_CLASSES, f), dtype)
     p += [v, g, torch.zeros(N_CLASSES, dtype=dtype)]
@@ -231,7 +274,36 @@ def conv(p, x):
     return F.linear(h, wn_weight(vd, gd), bd)
 
 
-LEARNERS = {"mlp": (init_mlp, mlp), "conv": (init_conv, conv)}
+def cifar_stride(i):
+    """The CIFAR learner's convs have stride 2 at the 2nd and 4th layer."""
+    return 2 if i in (1, 3) else 1
+
+
+def init_cifar(widths, img, dtype):
+    p = []
+    in_c = img[0]
+    for n in widths:
+        v, g = wn_init((n, in_c, 3, 3), dtype)
+        p += [v, g, torch.zeros(n, dtype=dtype)]                     # v, g, mBN beta
+        in_c = n
+    v, g = wn_init((N_CLASSES, in_c), dtype)
+    p += [v, g, torch.zeros(N_CLASSES, dtype=dtype)]                 # v, g, bias
+    return p
+
+
+def cifar(p, x):
+    n_conv = len(p) // 3 - 1
+    h = x
+    for i in range(n_conv):
+        v, g, beta = p[3 * i:3 * i + 3]
+        h = F.conv2d(h, wn_weight(v, g), stride=cifar_stride(i), padding=1)
+        h = leaky(mean_only_bn(h, beta))
+    h = h.mean(dim=(2, 3))                                           # global average pool
+    v, g, b = p[3 * n_conv:]
+    return F.linear(h, wn_weight(v, g), b)
+
+
+LEARNERS = {"mlp": (init_mlp, mlp), "conv": (init_conv, conv), "cifar": (init_cifar, cifar)}
 
 
 # --------------------------------------------------------------------------------------
@@ -251,11 +323,15 @@ class Bench:
         self.H, self.C = spec["gen"]
         self.learner_kind, self.learner_widths = spec["learner"]
         self.init_learner, self.learner = LEARNERS[self.learner_kind]
+        self.img = tuple(spec.get("img", MNIST_IMG))
+        self.every = spec.get("every", 1)
+        assert self.every >= 1, "intermediate_every must be >= 1"
+        self.n_intermediate = self.T // self.every
         self.use_checkpoint = use_checkpoint
         real_batch = spec.get("real_batch", REAL_BATCH)
 
         # Meta-parameters: generator weights, curriculum z[T, B, 128], per-step lr and momentum.
-        self.G = init_generator(self.H, self.C, dtype)
+        self.G = init_generator(self.H, self.C, self.img, dtype)
         self.z = torch.randn(self.T, self.B, Z_DIM, dtype=dtype).requires_grad_()
         self.log_lr = torch.full((self.T,), math.log(0.02), dtype=dtype).requires_grad_()
         self.momentum = torch.full((self.T,), 0.5, dtype=dtype).requires_grad_()
@@ -266,9 +342,9 @@ class Bench:
         self.y = torch.arange(self.B) % N_CLASSES
         self.y_onehot = F.one_hot(self.y, N_CLASSES).to(dtype)
 
-        # Real data stand-in: T+1 distinct batches, generated once.
-        self.real_x = torch.randn(self.T + 1, real_batch, *IMG, dtype=dtype)
-        self.real_y = torch.randint(0, N_CLASSES, (self.T + 1, real_batch))
+        # Real data stand-in: one batch per intermediate loss plus the final one (T+1 when k = 1), generated once.
+        self.real_x = torch.randn(self.n_intermediate + 1, real_batch, *self.img, dtype=dtype)
+        self.real_y = torch.randint(0, N_CLASSES, (self.n_intermediate + 1, real_batch))
 
         # Reentrant checkpoint on purpose: torch 1.13's non-reentrant one (saved-tensor hooks)
         # intercepts the inner torch.autograd.grad call too and fails with "You are calling
@@ -278,41 +354,48 @@ class Bench:
         if "use_reentrant" in inspect.signature(torch_checkpoint.checkpoint).parameters:
             self.checkpoint_kwargs["use_reentrant"] = True
 
-    def inner_step(self, t, n_params, z, log_lr, momentum, *tensors):
+    def inner_step(self, t, n_params, real_j, z, log_lr, momentum, *tensors):
         """Inner step t. tensors = (*params, *velocity, *G); every tensor it reads is an argument,
         as the reentrant checkpoint returns gradients only for its arguments.
-        Returns (*new_params, *new_velocity, real_loss_t)."""
+        Returns (*new_params, *new_velocity), plus the real-data loss on pool batch real_j
+        when real_j is not None (an intermediate loss follows this step)."""
         # Under the reentrant checkpoint the forward runs in no_grad: re-enable it for the inner gradient.
         with torch.enable_grad():
             params = list(tensors[:n_params])
             vel = list(tensors[n_params:2 * n_params])
             G = list(tensors[2 * n_params:])
-            x = generator(G, z[t], self.y_onehot, self.C)
+            x = generator(G, z[t], self.y_onehot, self.C, self.img)
             inner_loss = F.cross_entropy(self.learner(params, x), self.y)
             grads = torch.autograd.grad(inner_loss, params, create_graph=True)
             lr = log_lr[t].exp()
             m = momentum[t].clamp(0.0, MOMENTUM_MAX)
             vel = [m * v + g for v, g in zip(vel, grads)]
             params = [p - lr * v for p, v in zip(params, vel)]
-            real_loss = F.cross_entropy(self.learner(params, self.real_x[t]), self.real_y[t])
+            if real_j is None:
+                return (*params, *vel)
+            real_loss = F.cross_entropy(self.learner(params, self.real_x[real_j]), self.real_y[real_j])
         return (*params, *vel, real_loss)
 
     def meta_loss(self):
         """Unroll the inner loop from a fresh learner; returns the (differentiable) meta-loss."""
-        params = [p.requires_grad_() for p in self.init_learner(self.learner_widths, self.dtype)]
+        params = [p.requires_grad_() for p in self.init_learner(self.learner_widths, self.img, self.dtype)]
         n = len(params)
         vel = [torch.zeros_like(p) for p in params]
         intermediate = []
         for t in range(self.T):
-            args = (t, n, self.z, self.log_lr, self.momentum, *params, *vel, *self.G)
+            # An intermediate loss after inner step t+1 (1-based) when (t+1) % k == 0, as unroll.ts.
+            real_j = len(intermediate) if (t + 1) % self.every == 0 else None
+            args = (t, n, real_j, self.z, self.log_lr, self.momentum, *params, *vel, *self.G)
             if self.use_checkpoint:
                 out = torch_checkpoint.checkpoint(self.inner_step, *args, **self.checkpoint_kwargs)
             else:
                 out = self.inner_step(*args)
-            params, vel, loss_t = list(out[:n]), list(out[n:2 * n]), out[2 * n]
-            intermediate.append(loss_t)
-        final = F.cross_entropy(self.learner(params, self.real_x[self.T]), self.real_y[self.T])
-        return final + torch.stack(intermediate).mean()
+            params, vel = list(out[:n]), list(out[n:2 * n])
+            if real_j is not None:
+                intermediate.append(out[2 * n])
+        last = self.n_intermediate
+        final = F.cross_entropy(self.learner(params, self.real_x[last]), self.real_y[last])
+        return final + torch.stack(intermediate).mean() if intermediate else final
 
     def meta_step(self):
         """One full meta-step: unroll, exact second-order backward, Adam. Returns the meta-loss."""
@@ -377,6 +460,24 @@ def run_workload(name, args):
     }
 
 
+def describe(name):
+    """Shapes and scalar counts of a workload, without running it (to check against the TypeScript side)."""
+    spec = WORKLOADS[name]
+    bench = Bench(spec, 0)
+    kind, widths = spec["learner"]
+    init_learner, _ = LEARNERS[kind]
+    count = lambda ts: sum(t.numel() for t in ts)
+    return {
+        "workload": name,
+        "image_shape": list(bench.img),
+        "intermediate_every": bench.every,
+        "intermediate_losses": bench.n_intermediate,
+        "meta_params": count(bench.meta_params),
+        "generator_params": count(bench.G),
+        "learner_params": count(init_learner(widths, bench.img, torch.float32)),
+    }
+
+
 def check(args):
     """Sanity checks; raises AssertionError on failure, logs to stderr."""
     # 1. Determinism: same seed -> identical meta-loss (float32, fresh state each time).
@@ -386,7 +487,7 @@ def check(args):
 
     # 2. Meta-gradient w.r.t. log_lr[0] vs central finite difference, in float64, both learners.
     #    meta_loss() re-initialises the learner from the global RNG, so reseed before each call.
-    for spec in (TINY, TINY_CONV):
+    for spec in (TINY, TINY_CONV, TINY_CIFAR):
         kind = spec["learner"][0]
 
         def loss_at(delta, use_checkpoint=False, want_grad=False):
@@ -425,6 +526,7 @@ def main():
     ap.add_argument("--checkpoint", action="store_true", help="checkpoint and recompute each inner step")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check", action="store_true", help="run sanity checks instead of the benchmark")
+    ap.add_argument("--describe", action="store_true", help="print each workload's shapes and parameter counts, run nothing")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -438,7 +540,7 @@ def main():
         if name not in WORKLOADS:
             ap.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)} or all")
     for name in names:
-        print(json.dumps(run_workload(name, args)), flush=True)
+        print(json.dumps(describe(name) if args.describe else run_workload(name, args)), flush=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import type { Backend } from './backend.js';
 import { jsBackend } from './js.js';
 import { loadNativeBackend } from './native.js';
 import { profiled } from './profile.js';
+import { counted } from './flops.js';
 
 export type BackendName = 'js' | 'native';
 
@@ -47,8 +48,10 @@ export function backend(): Backend {
   return (current ??= withProfile(choose()));
 }
 
+/** The optional wrappers: FLOP counting (GTN_COUNT_FLOPS=1) and per-kernel timing (GTN_PROFILE=1). */
 function withProfile(b: Backend): Backend {
-  return process.env.GTN_PROFILE ? profiled(b) : b;
+  const c = process.env.GTN_COUNT_FLOPS === '1' ? counted(b) : b;
+  return process.env.GTN_PROFILE ? profiled(c) : c;
 }
 
 export function backendStatus(): BackendStatus {
