@@ -1,10 +1,16 @@
 // N-API bindings of the gtn native backend. Inputs are taken zero-copy from the JS typed arrays; outputs are
 // fresh ArrayBuffers (zero-filled by V8) written in place. Shapes arrive as JS number arrays.
+//
+// Every JS function goes through one callback, `dispatch`, which finds its entry of the binding table (at the
+// bottom of this file), parses the arguments with an `Args` named after the JS function (so that errors read
+// "gtn native <fname>: ...") and turns C++ exceptions into JS errors. The entries themselves only parse and
+// check their arguments, allocate the outputs and call the kernels.
 #include <node_api.h>
 
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <sys/mman.h>
@@ -35,6 +41,20 @@ struct ArgError {
     if ((call) != napi_ok) throw ArgError{"N-API call failed: " #call}; \
   } while (0)
 
+std::string dstr(const Dims& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// A Float32Array argument together with the shape argument that follows it; `what` names it in errors.
+struct Input {
+  const float* p;
+  int64_t n;
+  Dims s;
+  const char* what;
+};
+
 struct Args {
   napi_env env;
   size_t argc = 16;
@@ -48,17 +68,28 @@ struct Args {
     if (i >= argc) fail("missing argument " + std::to_string(i));
     return argv[i];
   }
+  // null or undefined (an optional argument left out)
+  bool absent(size_t i) const {
+    napi_valuetype t;
+    NAPI_OK(napi_typeof(env, at(i), &t));
+    return t == napi_null || t == napi_undefined;
+  }
+  // The data, length and element type of a typed array; false if v is not one.
+  bool typed_array(napi_value v, napi_typedarray_type* t, size_t* n, void** data) const {
+    bool is = false;
+    NAPI_OK(napi_is_typedarray(env, v, &is));
+    if (!is) return false;
+    napi_value ab;
+    size_t off;
+    NAPI_OK(napi_get_typedarray_info(env, v, t, n, data, &ab, &off));
+    return true;
+  }
   template <typename T>
   T* typed(size_t i, napi_typedarray_type want, int64_t* len) const {
-    bool is = false;
-    NAPI_OK(napi_is_typedarray(env, at(i), &is));
-    if (!is) fail("argument " + std::to_string(i) + " must be a typed array");
     napi_typedarray_type t;
     size_t n;
     void* data;
-    napi_value ab;
-    size_t off;
-    NAPI_OK(napi_get_typedarray_info(env, argv[i], &t, &n, &data, &ab, &off));
+    if (!typed_array(at(i), &t, &n, &data)) fail("argument " + std::to_string(i) + " must be a typed array");
     if (t != want)
       fail("argument " + std::to_string(i) + (want == napi_float32_array ? " must be a Float32Array" : " must be an Int32Array"));
     *len = (int64_t)n;
@@ -106,19 +137,25 @@ struct Args {
       if (v < 0) fail(what + " has a negative dimension");
     return d;
   }
+  // Float32Array at i, its shape (named shapeName) at i + 1. The length is checked apart (check_lens), after the
+  // remaining arguments are read, so that errors come in argument order.
+  Input input(size_t i, const char* shapeName, const char* what) const {
+    Input t;
+    t.p = f32(i, &t.n);
+    t.s = shape(i + 1, shapeName);
+    t.what = what;
+    return t;
+  }
+  void check_len(int64_t len, const Dims& shape, const char* what) const {
+    if (len != prod(shape))
+      fail(std::string(what) + " has " + std::to_string(len) + " elements but its shape " + dstr(shape) + " needs " +
+           std::to_string(prod(shape)));
+  }
+  template <typename... In>
+  void check_lens(const In&... in) const {
+    (check_len(in.n, in.s, in.what), ...);
+  }
 };
-
-int64_t prod(const Dims& d) {
-  int64_t p = 1;
-  for (int64_t v : d) p *= v;
-  return p;
-}
-
-std::string dstr(const Dims& d) {
-  std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
-  return s + "]";
-}
 
 // ---------------------------------------------------------------- output buffers
 // Outputs of 64 KiB and more come from a recycling pool of aligned blocks handed to JS as external
@@ -223,52 +260,51 @@ void* new_buffer(napi_env env, size_t bytes, bool zero, napi_value* ab) {
   return p;
 }
 
-napi_value new_f32(napi_env env, int64_t n, float** data, bool zero = true) {
+template <typename T> constexpr napi_typedarray_type kArrayType = napi_float32_array;
+template <> constexpr napi_typedarray_type kArrayType<int32_t> = napi_int32_array;
+
+// A fresh Float32Array / Int32Array of n elements; zero = false leaves pooled memory as it was (for outputs the
+// kernel overwrites in full).
+template <typename T>
+napi_value new_array(napi_env env, int64_t n, T** data, bool zero) {
   napi_value ab, ta;
-  *data = (float*)new_buffer(env, (size_t)n * sizeof(float), zero, &ab);
-  NAPI_OK(napi_create_typedarray(env, napi_float32_array, (size_t)n, ab, 0, &ta));
+  *data = (T*)new_buffer(env, (size_t)n * sizeof(T), zero, &ab);
+  NAPI_OK(napi_create_typedarray(env, kArrayType<T>, (size_t)n, ab, 0, &ta));
   return ta;
 }
-napi_value new_i32(napi_env env, int64_t n, int32_t** data, bool zero = true) {
-  napi_value ab, ta;
-  *data = (int32_t*)new_buffer(env, (size_t)n * sizeof(int32_t), zero, &ab);
-  NAPI_OK(napi_create_typedarray(env, napi_int32_array, (size_t)n, ab, 0, &ta));
-  return ta;
+constexpr bool kZeroed = true;        // the kernel adds into its output
+constexpr bool kOverwritten = false;  // the kernel writes every element
+
+// One output array of n elements, filled by fill(data) unless it is empty.
+template <typename T = float, typename Fill>
+napi_value result(napi_env env, int64_t n, bool zero, Fill fill) {
+  T* o;
+  napi_value r = new_array<T>(env, n, &o, zero);
+  if (n > 0) fill(o);
+  return r;
 }
 
-void check_len(const Args& a, int64_t len, const Dims& shape, const char* what) {
-  if (len != prod(shape))
-    a.fail(std::string(what) + " has " + std::to_string(len) + " elements but its shape " + dstr(shape) + " needs " +
-           std::to_string(prod(shape)));
+// A JS array of the given values.
+napi_value tuple(napi_env env, std::initializer_list<napi_value> vs) {
+  napi_value arr;
+  NAPI_OK(napi_create_array_with_length(env, vs.size(), &arr));
+  uint32_t i = 0;
+  for (napi_value v : vs) NAPI_OK(napi_set_element(env, arr, i++, v));
+  return arr;
 }
-
-template <typename F>
-napi_value guard(napi_env env, F f) {
-  try {
-    return f();
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, e.msg.c_str());
-  } catch (const std::bad_alloc&) {
-    napi_throw_error(env, nullptr, "gtn native: out of memory");
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, e.what());
-  }
-  return nullptr;
+// A JS number, boolean or string.
+template <typename T>
+napi_value js_value(napi_env env, napi_status (*make)(napi_env, T, napi_value*), T v) {
+  napi_value r;
+  NAPI_OK(make(env, v, &r));
+  return r;
 }
-
-// ---------------------------------------------------------------- kernels
-napi_value Unary(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "unary");
-    int64_t op = a.integer(0), n;
-    const float* x = a.f32(1, &n);
-    double p = a.argc > 2 ? a.num(2) : 0.0;
-    if (op < 0 || op >= U_COUNT) a.fail("unknown op code");
-    float* o;
-    napi_value r = new_f32(env, n, &o, false);
-    unary((int)op, x, o, n, (float)p);
-    return r;
-  });
+napi_value js_int(napi_env env, int32_t v) { return js_value(env, napi_create_int32, v); }
+napi_value js_num(napi_env env, double v) { return js_value(env, napi_create_double, v); }
+napi_value js_bool(napi_env env, bool v) { return js_value(env, napi_get_boolean, v); }
+napi_value js_str(napi_env env, const char* s) {
+  return js_value<const char*>(
+      env, [](napi_env e, const char* v, napi_value* r) { return napi_create_string_utf8(e, v, std::strlen(v), r); }, s);
 }
 
 bool broadcastable(const Dims& s, const Dims& out) {
@@ -280,253 +316,180 @@ bool broadcastable(const Dims& s, const Dims& out) {
   return true;
 }
 
-napi_value Binary(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "binary");
-    int64_t op = a.integer(0), na, nb;
-    const float* x = a.f32(1, &na);
-    Dims as = a.shape(2, "aShape");
-    const float* y = a.f32(3, &nb);
-    Dims bs = a.shape(4, "bShape");
-    Dims os = a.shape(5, "outShape");
-    if (op < 0 || op >= B_COUNT) a.fail("unknown op code");
-    check_len(a, na, as, "a");
-    check_len(a, nb, bs, "b");
-    if (!broadcastable(as, os) || !broadcastable(bs, os))
-      a.fail("shapes " + dstr(as) + " and " + dstr(bs) + " do not broadcast to " + dstr(os));
-    float* o;
-    napi_value r = new_f32(env, prod(os), &o, false);
-    if (prod(os) > 0) binary((int)op, x, as, y, bs, o, os);
-    return r;
-  });
+// ---------------------------------------------------------------- kernels
+// Each takes the parsed call (a.env, arguments) and returns the JS result; the JS names are in the table below.
+
+napi_value Unary(const Args& a) {
+  int64_t op = a.integer(0), n;
+  const float* x = a.f32(1, &n);
+  double p = a.argc > 2 ? a.num(2) : 0.0;
+  if (op < 0 || op >= U_COUNT) a.fail("unknown op code");
+  return result(a.env, n, kOverwritten, [&](float* o) { unary((int)op, x, o, n, (float)p); });
 }
 
-napi_value Where(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "where");
-    int64_t nc, na, nb;
-    const float* c = a.f32(0, &nc);
-    Dims cs = a.shape(1, "condShape");
-    const float* x = a.f32(2, &na);
-    Dims as = a.shape(3, "aShape");
-    const float* y = a.f32(4, &nb);
-    Dims bs = a.shape(5, "bShape");
-    Dims os = a.shape(6, "outShape");
-    check_len(a, nc, cs, "cond");
-    check_len(a, na, as, "a");
-    check_len(a, nb, bs, "b");
-    if (!broadcastable(cs, os) || !broadcastable(as, os) || !broadcastable(bs, os))
-      a.fail("shapes do not broadcast to " + dstr(os));
-    float* o;
-    napi_value r = new_f32(env, prod(os), &o, false);
-    if (prod(os) > 0) where(c, cs, x, as, y, bs, o, os);
-    return r;
-  });
+napi_value Binary(const Args& a) {
+  int64_t op = a.integer(0);
+  Input x = a.input(1, "aShape", "a"), y = a.input(3, "bShape", "b");
+  Dims os = a.shape(5, "outShape");
+  if (op < 0 || op >= B_COUNT) a.fail("unknown op code");
+  a.check_lens(x, y);
+  if (!broadcastable(x.s, os) || !broadcastable(y.s, os))
+    a.fail("shapes " + dstr(x.s) + " and " + dstr(y.s) + " do not broadcast to " + dstr(os));
+  return result(a.env, prod(os), kOverwritten, [&](float* o) { binary((int)op, x.p, x.s, y.p, y.s, o, os); });
 }
 
-napi_value Reduce(napi_env env, napi_callback_info info, bool isMax) {
-  return guard(env, [&] {
-    Args a(env, info, isMax ? "reduceMax" : "reduceSum");
-    int64_t n;
-    const float* x = a.f32(0, &n);
-    Dims s = a.shape(1, "shape");
-    Dims axes = a.ints(2, "axes");
-    check_len(a, n, s, "x");
-    std::vector<bool> red(s.size(), false);
-    for (int64_t ax : axes) {
-      if (ax < 0 || ax >= (int64_t)s.size()) a.fail("axis out of range");
-      red[ax] = true;
-    }
-    int64_t kept = 1;
-    for (size_t i = 0; i < s.size(); ++i)
-      if (!red[i]) kept *= s[i];
-    float* o;
-    napi_value r = new_f32(env, kept, &o, false);
-    if (kept > 0) reduce(isMax, x, s, red, o);
-    return r;
-  });
-}
-napi_value ReduceSum(napi_env env, napi_callback_info info) { return Reduce(env, info, false); }
-napi_value ReduceMax(napi_env env, napi_callback_info info) { return Reduce(env, info, true); }
-
-napi_value ArgMax(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "argMax");
-    int64_t n;
-    const float* x = a.f32(0, &n);
-    Dims s = a.shape(1, "shape");
-    int64_t axis = a.integer(2);
-    check_len(a, n, s, "x");
-    if (axis < 0 || axis >= (int64_t)s.size()) a.fail("axis out of range");
-    int32_t* o;
-    napi_value r = new_i32(env, s[axis] ? n / s[axis] : 0, &o, false);
-    if (n > 0) argmax(x, s, (int)axis, o);
-    return r;
-  });
+napi_value Where(const Args& a) {
+  Input c = a.input(0, "condShape", "cond"), x = a.input(2, "aShape", "a"), y = a.input(4, "bShape", "b");
+  Dims os = a.shape(6, "outShape");
+  a.check_lens(c, x, y);
+  if (!broadcastable(c.s, os) || !broadcastable(x.s, os) || !broadcastable(y.s, os))
+    a.fail("shapes do not broadcast to " + dstr(os));
+  return result(a.env, prod(os), kOverwritten, [&](float* o) { where(c.p, c.s, x.p, x.s, y.p, y.s, o, os); });
 }
 
-napi_value Matmul(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "matmul");
-    int64_t na, nb;
-    const float* x = a.f32(0, &na);
-    const float* y = a.f32(1, &nb);
-    int64_t batch = a.integer(2), m = a.integer(3), k = a.integer(4), n = a.integer(5);
-    bool tA = a.boolean(6), tB = a.boolean(7);
-    int64_t sa = a.integer(8), sb = a.integer(9);
-    if (batch < 0 || m < 0 || k < 0 || n < 0 || sa < 0 || sb < 0) a.fail("negative size");
-    if (batch > 0 && (sa * (batch - 1) + m * k > na || sb * (batch - 1) + k * n > nb))
-      a.fail("inputs too short for batch " + std::to_string(batch) + " of " + std::to_string(m) + "x" +
-             std::to_string(k) + " @ " + std::to_string(k) + "x" + std::to_string(n));
-    float* o;
-    napi_value r = new_f32(env, batch * m * n, &o, false);
-    matmul_batched(x, y, o, batch, m, k, n, tA, tB, sa, sb);
-    return r;
-  });
+napi_value Reduce(const Args& a, bool isMax) {
+  Input x = a.input(0, "shape", "x");
+  Dims axes = a.ints(2, "axes");
+  a.check_lens(x);
+  std::vector<bool> red(x.s.size(), false);
+  for (int64_t ax : axes) {
+    if (ax < 0 || ax >= (int64_t)x.s.size()) a.fail("axis out of range");
+    red[ax] = true;
+  }
+  int64_t kept = 1;
+  for (size_t i = 0; i < x.s.size(); ++i)
+    if (!red[i]) kept *= x.s[i];
+  return result(a.env, kept, kOverwritten, [&](float* o) { reduce(isMax, x.p, x.s, red, o); });
 }
 
-napi_value Permute(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "permute");
-    int64_t n;
-    const float* x = a.f32(0, &n);
-    Dims s = a.shape(1, "shape");
-    Dims p = a.ints(2, "perm");
-    check_len(a, n, s, "x");
-    if (p.size() != s.size()) a.fail("perm rank differs from shape rank");
-    std::vector<bool> seen(s.size(), false);
-    for (int64_t v : p) {
-      if (v < 0 || v >= (int64_t)s.size() || seen[v]) a.fail("perm is not a permutation");
-      seen[v] = true;
-    }
-    float* o;
-    napi_value r = new_f32(env, n, &o, false);
-    permute(x, s, p, o);
-    return r;
-  });
+napi_value ArgMax(const Args& a) {
+  Input x = a.input(0, "shape", "x");
+  int64_t axis = a.integer(2);
+  a.check_lens(x);
+  if (axis < 0 || axis >= (int64_t)x.s.size()) a.fail("axis out of range");
+  int64_t len = x.s[axis];
+  return result<int32_t>(a.env, len ? x.n / len : 0, kOverwritten, [&](int32_t* o) { argmax(x.p, x.s, (int)axis, o); });
 }
 
-napi_value Slice(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "slice");
-    int64_t n;
-    const float* x = a.f32(0, &n);
-    Dims s = a.shape(1, "shape");
-    Dims b = a.ints(2, "begin");
-    Dims z = a.shape(3, "size");
-    check_len(a, n, s, "x");
-    if (b.size() != s.size() || z.size() != s.size()) a.fail("begin/size rank differs from shape rank");
-    for (size_t i = 0; i < s.size(); ++i)
-      if (b[i] < 0 || b[i] + z[i] > s[i]) a.fail("slice out of bounds on axis " + std::to_string(i));
-    float* o;
-    napi_value r = new_f32(env, prod(z), &o, false);
-    slice(x, s, b, z, o);
-    return r;
-  });
+napi_value Matmul(const Args& a) {
+  int64_t na, nb;
+  const float* x = a.f32(0, &na);
+  const float* y = a.f32(1, &nb);
+  int64_t batch = a.integer(2), m = a.integer(3), k = a.integer(4), n = a.integer(5);
+  bool tA = a.boolean(6), tB = a.boolean(7);
+  int64_t sa = a.integer(8), sb = a.integer(9);
+  if (batch < 0 || m < 0 || k < 0 || n < 0 || sa < 0 || sb < 0) a.fail("negative size");
+  if (batch > 0 && (sa * (batch - 1) + m * k > na || sb * (batch - 1) + k * n > nb))
+    a.fail("inputs too short for batch " + std::to_string(batch) + " of " + std::to_string(m) + "x" +
+           std::to_string(k) + " @ " + std::to_string(k) + "x" + std::to_string(n));
+  return result(a.env, batch * m * n, kOverwritten,
+                [&](float* o) { matmul_batched(x, y, o, batch, m, k, n, tA, tB, sa, sb); });
 }
 
-napi_value PadZero(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "padZero");
-    int64_t n;
-    const float* x = a.f32(0, &n);
-    Dims s = a.shape(1, "shape");
-    Dims b = a.shape(2, "before");
-    Dims e = a.shape(3, "after");
-    check_len(a, n, s, "x");
-    if (b.size() != s.size() || e.size() != s.size()) a.fail("before/after rank differs from shape rank");
-    Dims os(s.size());
-    for (size_t i = 0; i < s.size(); ++i) os[i] = s[i] + b[i] + e[i];
-    float* o;
-    napi_value r = new_f32(env, prod(os), &o);
-    pad_zero(x, s, b, e, o);
-    return r;
-  });
+napi_value Permute(const Args& a) {
+  Input x = a.input(0, "shape", "x");
+  Dims p = a.ints(2, "perm");
+  a.check_lens(x);
+  if (p.size() != x.s.size()) a.fail("perm rank differs from shape rank");
+  std::vector<bool> seen(x.s.size(), false);
+  for (int64_t v : p) {
+    if (v < 0 || v >= (int64_t)x.s.size() || seen[v]) a.fail("perm is not a permutation");
+    seen[v] = true;
+  }
+  return result(a.env, x.n, kOverwritten, [&](float* o) { permute(x.p, x.s, p, o); });
 }
 
-napi_value Concat(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "concat");
-    napi_value xsv = a.at(0), ssv = a.at(1);
-    int64_t axis = a.integer(2);
-    uint32_t nx, ns;
-    bool isArr = false;
-    NAPI_OK(napi_is_array(env, xsv, &isArr));
-    if (!isArr) a.fail("xs must be an array");
-    NAPI_OK(napi_is_array(env, ssv, &isArr));
-    if (!isArr) a.fail("shapes must be an array");
-    NAPI_OK(napi_get_array_length(env, xsv, &nx));
-    NAPI_OK(napi_get_array_length(env, ssv, &ns));
-    if (nx != ns || nx == 0) a.fail("xs and shapes must be non-empty and of equal length");
-    std::vector<const float*> xs(nx);
-    std::vector<Dims> shapes(nx);
-    for (uint32_t i = 0; i < nx; ++i) {
-      napi_value xv, sv;
-      NAPI_OK(napi_get_element(env, xsv, i, &xv));
-      NAPI_OK(napi_get_element(env, ssv, i, &sv));
-      bool is = false;
-      NAPI_OK(napi_is_typedarray(env, xv, &is));
-      if (!is) a.fail("xs must hold Float32Arrays");
-      napi_typedarray_type t;
-      size_t len, off;
-      void* data;
-      napi_value ab;
-      NAPI_OK(napi_get_typedarray_info(env, xv, &t, &len, &data, &ab, &off));
-      if (t != napi_float32_array) a.fail("xs must hold Float32Arrays");
-      shapes[i] = a.ints(sv, "shape");
-      check_len(a, (int64_t)len, shapes[i], "input");
-      xs[i] = (const float*)data;
-      if (shapes[i].size() != shapes[0].size()) a.fail("ranks differ");
-    }
-    int64_t r = (int64_t)shapes[0].size();
-    if (axis < 0 || axis >= r) a.fail("axis out of range");
-    Dims os = shapes[0];
-    os[axis] = 0;
-    for (auto& s : shapes) {
-      for (int64_t i = 0; i < r; ++i)
-        if (i != axis && s[i] != shapes[0][i]) a.fail("shapes differ off the concat axis");
-      os[axis] += s[axis];
-    }
-    float* o;
-    napi_value res = new_f32(env, prod(os), &o, false);
-    if (prod(os) > 0) concat(xs, shapes, (int)axis, o);
-    return res;
-  });
+// Checks x's length and that the per-axis lists p and q have x's rank (`pq` names them in the error).
+void check_axes(const Args& a, const Input& x, const Dims& p, const Dims& q, const char* pq) {
+  a.check_lens(x);
+  if (p.size() != x.s.size() || q.size() != x.s.size()) a.fail(std::string(pq) + " rank differs from shape rank");
 }
 
-napi_value Gather(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "gather");
-    int64_t n, ni;
-    const float* x = a.f32(0, &n);
-    const int32_t* idx = a.i32(1, &ni);
-    for (int64_t i = 0; i < ni; ++i)
-      if (idx[i] < 0 || idx[i] >= n) a.fail("index " + std::to_string(idx[i]) + " out of range [0, " + std::to_string(n) + ")");
-    float* o;
-    napi_value r = new_f32(env, ni, &o, false);
-    gather(x, idx, ni, o);
-    return r;
-  });
+napi_value Slice(const Args& a) {
+  Input x = a.input(0, "shape", "x");
+  Dims b = a.ints(2, "begin"), z = a.shape(3, "size");
+  check_axes(a, x, b, z, "begin/size");
+  for (size_t i = 0; i < x.s.size(); ++i)
+    if (b[i] < 0 || b[i] + z[i] > x.s[i]) a.fail("slice out of bounds on axis " + std::to_string(i));
+  return result(a.env, prod(z), kOverwritten, [&](float* o) { slice(x.p, x.s, b, z, o); });
 }
 
-napi_value ScatterAdd(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "scatterAdd");
-    int64_t n, ni;
-    const float* g = a.f32(0, &n);
-    const int32_t* idx = a.i32(1, &ni);
-    int64_t size = a.integer(2);
-    if (ni != n) a.fail("g and idx differ in length");
-    if (size < 0) a.fail("negative size");
-    for (int64_t i = 0; i < ni; ++i)
-      if (idx[i] < 0 || idx[i] >= size) a.fail("index " + std::to_string(idx[i]) + " out of range [0, " + std::to_string(size) + ")");
-    float* o;
-    napi_value r = new_f32(env, size, &o);
-    scatter_add(g, idx, n, o);
-    return r;
-  });
+napi_value PadZero(const Args& a) {
+  Input x = a.input(0, "shape", "x");
+  Dims b = a.shape(2, "before"), e = a.shape(3, "after");
+  check_axes(a, x, b, e, "before/after");
+  Dims os(x.s.size());
+  for (size_t i = 0; i < os.size(); ++i) os[i] = x.s[i] + b[i] + e[i];
+  return result(a.env, prod(os), kZeroed, [&](float* o) { pad_zero(x.p, x.s, b, e, o); });
 }
 
+napi_value Concat(const Args& a) {
+  napi_env env = a.env;
+  napi_value xsv = a.at(0), ssv = a.at(1);
+  int64_t axis = a.integer(2);
+  uint32_t nx, ns;
+  bool isArr = false;
+  NAPI_OK(napi_is_array(env, xsv, &isArr));
+  if (!isArr) a.fail("xs must be an array");
+  NAPI_OK(napi_is_array(env, ssv, &isArr));
+  if (!isArr) a.fail("shapes must be an array");
+  NAPI_OK(napi_get_array_length(env, xsv, &nx));
+  NAPI_OK(napi_get_array_length(env, ssv, &ns));
+  if (nx != ns || nx == 0) a.fail("xs and shapes must be non-empty and of equal length");
+  std::vector<const float*> xs(nx);
+  std::vector<Dims> shapes(nx);
+  for (uint32_t i = 0; i < nx; ++i) {
+    napi_value xv, sv;
+    NAPI_OK(napi_get_element(env, xsv, i, &xv));
+    NAPI_OK(napi_get_element(env, ssv, i, &sv));
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    if (!a.typed_array(xv, &t, &len, &data) || t != napi_float32_array) a.fail("xs must hold Float32Arrays");
+    shapes[i] = a.ints(sv, "shape");
+    a.check_len((int64_t)len, shapes[i], "input");
+    xs[i] = (const float*)data;
+    if (shapes[i].size() != shapes[0].size()) a.fail("ranks differ");
+  }
+  int64_t r = (int64_t)shapes[0].size();
+  if (axis < 0 || axis >= r) a.fail("axis out of range");
+  Dims os = shapes[0];
+  os[axis] = 0;
+  for (auto& s : shapes) {
+    for (int64_t i = 0; i < r; ++i)
+      if (i != axis && s[i] != shapes[0][i]) a.fail("shapes differ off the concat axis");
+    os[axis] += s[axis];
+  }
+  return result(env, prod(os), kOverwritten, [&](float* o) { concat(xs, shapes, (int)axis, o); });
+}
+
+// Every index in [0, size).
+void check_indices(const Args& a, const int32_t* idx, int64_t n, int64_t size) {
+  for (int64_t i = 0; i < n; ++i)
+    if (idx[i] < 0 || idx[i] >= size)
+      a.fail("index " + std::to_string(idx[i]) + " out of range [0, " + std::to_string(size) + ")");
+}
+
+napi_value Gather(const Args& a) {
+  int64_t n, ni;
+  const float* x = a.f32(0, &n);
+  const int32_t* idx = a.i32(1, &ni);
+  check_indices(a, idx, ni, n);
+  return result(a.env, ni, kOverwritten, [&](float* o) { gather(x, idx, ni, o); });
+}
+
+napi_value ScatterAdd(const Args& a) {
+  int64_t n, ni;
+  const float* g = a.f32(0, &n);
+  const int32_t* idx = a.i32(1, &ni);
+  int64_t size = a.integer(2);
+  if (ni != n) a.fail("g and idx differ in length");
+  if (size < 0) a.fail("negative size");
+  check_indices(a, idx, ni, size);
+  return result(a.env, size, kZeroed, [&](float* o) { scatter_add(g, idx, n, o); });
+}
+
+// ---------------------------------------------------------------- convolution and pooling
 // conv args: (..., stride[2], pad[4], groups)
 ConvGeom conv_geom(const Args& a, const Dims& xs, const Dims& ws, size_t iStride) {
   Dims st = a.ints(iStride, "stride"), pd = a.ints(iStride + 1, "pad");
@@ -544,62 +507,34 @@ ConvGeom conv_geom(const Args& a, const Dims& xs, const Dims& ws, size_t iStride
   return g;
 }
 
-napi_value Conv2d(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "conv2d");
-    int64_t nx, nw;
-    const float* x = a.f32(0, &nx);
-    Dims xs = a.shape(1, "xShape");
-    const float* w = a.f32(2, &nw);
-    Dims ws = a.shape(3, "wShape");
-    check_len(a, nx, xs, "x");
-    check_len(a, nw, ws, "w");
-    ConvGeom g = conv_geom(a, xs, ws, 4);
-    float* o;
-    napi_value r = new_f32(env, g.N * g.O * g.Ho * g.Wo, &o, false);
-    if (g.N * g.O * g.Ho * g.Wo > 0) conv2d_forward(x, w, o, g);
-    return r;
-  });
+// The output gradient must have the shape of the conv output.
+void check_conv_grad(const Args& a, const Input& gy, const ConvGeom& g) {
+  if (gy.s != Dims{g.N, g.O, g.Ho, g.Wo}) a.fail("gShape " + dstr(gy.s) + " does not match the conv output");
 }
 
-napi_value Conv2dBackwardInput(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "conv2dBackwardInput");
-    int64_t ng, nw;
-    const float* gy = a.f32(0, &ng);
-    Dims gs = a.shape(1, "gShape");
-    const float* w = a.f32(2, &nw);
-    Dims ws = a.shape(3, "wShape");
-    Dims xs = a.shape(4, "xShape");
-    check_len(a, ng, gs, "g");
-    check_len(a, nw, ws, "w");
-    ConvGeom g = conv_geom(a, xs, ws, 5);
-    if (gs != Dims{g.N, g.O, g.Ho, g.Wo}) a.fail("gShape " + dstr(gs) + " does not match the conv output");
-    float* o;
-    napi_value r = new_f32(env, prod(xs), &o);
-    if (prod(xs) > 0) conv2d_backward_input(gy, w, o, g);
-    return r;
-  });
+napi_value Conv2d(const Args& a) {
+  Input x = a.input(0, "xShape", "x"), w = a.input(2, "wShape", "w");
+  a.check_lens(x, w);
+  ConvGeom g = conv_geom(a, x.s, w.s, 4);
+  return result(a.env, g.N * g.O * g.Ho * g.Wo, kOverwritten, [&](float* o) { conv2d_forward(x.p, w.p, o, g); });
 }
 
-napi_value Conv2dBackwardWeight(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "conv2dBackwardWeight");
-    int64_t nx, ng;
-    const float* x = a.f32(0, &nx);
-    Dims xs = a.shape(1, "xShape");
-    const float* gy = a.f32(2, &ng);
-    Dims gs = a.shape(3, "gShape");
-    Dims ws = a.shape(4, "wShape");
-    check_len(a, nx, xs, "x");
-    check_len(a, ng, gs, "g");
-    ConvGeom g = conv_geom(a, xs, ws, 5);
-    if (gs != Dims{g.N, g.O, g.Ho, g.Wo}) a.fail("gShape " + dstr(gs) + " does not match the conv output");
-    float* o;
-    napi_value r = new_f32(env, prod(ws), &o);
-    if (prod(ws) > 0) conv2d_backward_weight(x, gy, o, g);
-    return r;
-  });
+napi_value Conv2dBackwardInput(const Args& a) {
+  Input gy = a.input(0, "gShape", "g"), w = a.input(2, "wShape", "w");
+  Dims xs = a.shape(4, "xShape");
+  a.check_lens(gy, w);
+  ConvGeom g = conv_geom(a, xs, w.s, 5);
+  check_conv_grad(a, gy, g);
+  return result(a.env, prod(xs), kZeroed, [&](float* o) { conv2d_backward_input(gy.p, w.p, o, g); });
+}
+
+napi_value Conv2dBackwardWeight(const Args& a) {
+  Input x = a.input(0, "xShape", "x"), gy = a.input(2, "gShape", "g");
+  Dims ws = a.shape(4, "wShape");
+  a.check_lens(x, gy);
+  ConvGeom g = conv_geom(a, x.s, ws, 5);
+  check_conv_grad(a, gy, g);
+  return result(a.env, prod(ws), kZeroed, [&](float* o) { conv2d_backward_weight(x.p, gy.p, o, g); });
 }
 
 // pool args: (..., kernel[2], stride[2], pad[4])
@@ -616,207 +551,187 @@ PoolGeom pool_geom(const Args& a, const Dims& xs, size_t i) {
   return p;
 }
 
-napi_value MaxPool2d(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "maxPool2d");
-    int64_t nx;
-    const float* x = a.f32(0, &nx);
-    Dims xs = a.shape(1, "xShape");
-    check_len(a, nx, xs, "x");
-    PoolGeom p = pool_geom(a, xs, 2);
-    int64_t no = p.N * p.C * p.Ho * p.Wo;
-    float* o;
-    int32_t* am;
-    napi_value ro = new_f32(env, no, &o, false), ra = new_i32(env, no, &am, false), arr;
-    if (no > 0) maxpool2d(x, o, am, p);
-    NAPI_OK(napi_create_array_with_length(env, 2, &arr));
-    NAPI_OK(napi_set_element(env, arr, 0, ro));
-    NAPI_OK(napi_set_element(env, arr, 1, ra));
-    return arr;
-  });
+// The (x, xShape, kernel, stride, pad) arguments of the forward pools.
+PoolGeom pool_input(const Args& a, Input* x) {
+  *x = a.input(0, "xShape", "x");
+  a.check_lens(*x);
+  return pool_geom(a, x->s, 2);
 }
 
-napi_value AvgPool2d(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "avgPool2d");
-    int64_t nx;
-    const float* x = a.f32(0, &nx);
-    Dims xs = a.shape(1, "xShape");
-    check_len(a, nx, xs, "x");
-    PoolGeom p = pool_geom(a, xs, 2);
-    int64_t no = p.N * p.C * p.Ho * p.Wo;
-    float* o;
-    napi_value r = new_f32(env, no, &o, false);
-    if (no > 0) avgpool2d(x, o, p);
-    return r;
-  });
+napi_value MaxPool2d(const Args& a) {
+  Input x;
+  PoolGeom p = pool_input(a, &x);
+  int64_t no = p.N * p.C * p.Ho * p.Wo;
+  float* o;
+  int32_t* am;
+  napi_value ro = new_array(a.env, no, &o, kOverwritten), ra = new_array(a.env, no, &am, kOverwritten);
+  if (no > 0) maxpool2d(x.p, o, am, p);
+  return tuple(a.env, {ro, ra});
 }
 
-napi_value AvgPool2dBackward(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "avgPool2dBackward");
-    int64_t ng;
-    const float* gy = a.f32(0, &ng);
-    Dims gs = a.shape(1, "gShape");
-    Dims xs = a.shape(2, "xShape");
-    check_len(a, ng, gs, "g");
-    PoolGeom p = pool_geom(a, xs, 3);
-    if (gs != Dims{p.N, p.C, p.Ho, p.Wo}) a.fail("gShape " + dstr(gs) + " does not match the pooled output");
-    float* o;
-    napi_value r = new_f32(env, prod(xs), &o);
-    if (prod(xs) > 0) avgpool2d_backward(gy, o, p);
-    return r;
-  });
+napi_value AvgPool2d(const Args& a) {
+  Input x;
+  PoolGeom p = pool_input(a, &x);
+  return result(a.env, p.N * p.C * p.Ho * p.Wo, kOverwritten, [&](float* o) { avgpool2d(x.p, o, p); });
+}
+
+napi_value AvgPool2dBackward(const Args& a) {
+  Input gy = a.input(0, "gShape", "g");
+  Dims xs = a.shape(2, "xShape");
+  a.check_lens(gy);
+  PoolGeom p = pool_geom(a, xs, 3);
+  if (gy.s != Dims{p.N, p.C, p.Ho, p.Wo}) a.fail("gShape " + dstr(gy.s) + " does not match the pooled output");
+  return result(a.env, prod(xs), kZeroed, [&](float* o) { avgpool2d_backward(gy.p, o, p); });
 }
 
 // ---------------------------------------------------------------- batch norm
 // x viewed as [N, C, S]; gamma, beta, mean, var are [C].
-struct BnGeom {
-  int64_t N, C, S;
-};
-BnGeom bn_geom(const Args& a, size_t i, int64_t nx) {
-  Dims d = a.shape(i, "xShape");
-  if (d.size() < 2) a.fail("xShape must have at least 2 axes, got " + dstr(d));
-  check_len(a, nx, d, "x");
-  int64_t S = 1;
-  for (size_t k = 2; k < d.size(); ++k) S *= d[k];
-  return {d[0], d[1], S};
-}
 const float* per_channel(const Args& a, size_t i, int64_t C, const char* what, bool optional = false) {
-  napi_valuetype t;
-  NAPI_OK(napi_typeof(a.env, a.at(i), &t));
-  if (optional && (t == napi_null || t == napi_undefined)) return nullptr;
+  if (optional && a.absent(i)) return nullptr;
   int64_t n;
   const float* p = a.f32(i, &n);
   if (n != C) a.fail(std::string(what) + " must hold one value per channel (" + std::to_string(C) + "), got " + std::to_string(n));
   return p;
 }
 
-napi_value BatchNorm(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "batchNorm");
-    int64_t nx;
-    const float* x = a.f32(0, &nx);
-    BnGeom g = bn_geom(a, 1, nx);
-    const float* gamma = per_channel(a, 2, g.C, "gamma");
-    const float* beta = per_channel(a, 3, g.C, "beta");
-    float eps = (float)a.num(4);
-    float *y, *mean, *var;
-    napi_value ry = new_f32(env, nx, &y, false), rm = new_f32(env, g.C, &mean, false), rv = new_f32(env, g.C, &var, false), arr;
-    if (nx > 0) batchnorm_forward(x, g.N, g.C, g.S, gamma, beta, eps, y, mean, var);
-    NAPI_OK(napi_create_array_with_length(env, 3, &arr));
-    NAPI_OK(napi_set_element(env, arr, 0, ry));
-    NAPI_OK(napi_set_element(env, arr, 1, rm));
-    NAPI_OK(napi_set_element(env, arr, 2, rv));
-    return arr;
-  });
+// The arguments both batch norm functions start with: (x, xShape, gamma, ...). Their three outputs (one the
+// size of x, two per channel) are allocated here too, and returned as a JS array.
+struct BnCall {
+  const float* x;
+  int64_t nx, N, C, S;
+  const float* gamma;
+  float *full, *c1, *c2;
+  explicit BnCall(const Args& a) {
+    x = a.f32(0, &nx);
+    Dims d = a.shape(1, "xShape");
+    if (d.size() < 2) a.fail("xShape must have at least 2 axes, got " + dstr(d));
+    a.check_len(nx, d, "x");
+    N = d[0];
+    C = d[1];
+    S = 1;
+    for (size_t k = 2; k < d.size(); ++k) S *= d[k];
+    gamma = per_channel(a, 2, C, "gamma");
+  }
+  napi_value outputs(napi_env env) {
+    napi_value r0 = new_array(env, nx, &full, kOverwritten), r1 = new_array(env, C, &c1, kOverwritten),
+               r2 = new_array(env, C, &c2, kOverwritten);
+    return tuple(env, {r0, r1, r2});
+  }
+};
+
+napi_value BatchNorm(const Args& a) {
+  BnCall b(a);
+  const float* beta = per_channel(a, 3, b.C, "beta");
+  float eps = (float)a.num(4);
+  napi_value r = b.outputs(a.env);  // y, mean, var
+  if (b.nx > 0) batchnorm_forward(b.x, b.N, b.C, b.S, b.gamma, beta, eps, b.full, b.c1, b.c2);
+  return r;
 }
 
-napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "batchNormBackward");
-    int64_t nx;
-    const float* x = a.f32(0, &nx);
-    BnGeom g = bn_geom(a, 1, nx);
-    const float* gamma = per_channel(a, 2, g.C, "gamma");
-    const float* mean = per_channel(a, 3, g.C, "mean");
-    const float* var = per_channel(a, 4, g.C, "variance");
-    float eps = (float)a.num(5);
-    napi_valuetype t;
-    NAPI_OK(napi_typeof(env, a.at(6), &t));
-    const float* gy = nullptr;
-    if (t != napi_null && t != napi_undefined) {
-      int64_t ng;
-      gy = a.f32(6, &ng);
-      if (ng != nx) a.fail("gy must have the shape of x");
-    }
-    const float* gmean = per_channel(a, 7, g.C, "gmean", true);
-    const float* gvar = per_channel(a, 8, g.C, "gvar", true);
-    float *dx, *dgamma, *dbeta;
-    napi_value rx = new_f32(env, nx, &dx, false), rg = new_f32(env, g.C, &dgamma, false), rb = new_f32(env, g.C, &dbeta, false), arr;
-    if (nx > 0) batchnorm_backward(x, g.N, g.C, g.S, gamma, mean, var, eps, gy, gmean, gvar, dx, dgamma, dbeta);
-    NAPI_OK(napi_create_array_with_length(env, 3, &arr));
-    NAPI_OK(napi_set_element(env, arr, 0, rx));
-    NAPI_OK(napi_set_element(env, arr, 1, rg));
-    NAPI_OK(napi_set_element(env, arr, 2, rb));
-    return arr;
-  });
+napi_value BatchNormBackward(const Args& a) {
+  BnCall b(a);
+  const float* mean = per_channel(a, 3, b.C, "mean");
+  const float* var = per_channel(a, 4, b.C, "variance");
+  float eps = (float)a.num(5);
+  const float* gy = nullptr;
+  if (!a.absent(6)) {
+    int64_t ng;
+    gy = a.f32(6, &ng);
+    if (ng != b.nx) a.fail("gy must have the shape of x");
+  }
+  const float* gmean = per_channel(a, 7, b.C, "gmean", true);
+  const float* gvar = per_channel(a, 8, b.C, "gvar", true);
+  napi_value r = b.outputs(a.env);  // dx, dgamma, dbeta
+  if (b.nx > 0)
+    batchnorm_backward(b.x, b.N, b.C, b.S, b.gamma, mean, var, eps, gy, gmean, gvar, b.full, b.c1, b.c2);
+  return r;
 }
 
 // ---------------------------------------------------------------- configuration / measurement
-napi_value SetThreads(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "setThreads");
-    set_threads((int)a.integer(0));
-    napi_value r;
-    NAPI_OK(napi_create_int32(env, num_threads(), &r));
-    return r;
-  });
+napi_value SetThreads(const Args& a) {
+  set_threads((int)a.integer(0));
+  return js_int(a.env, num_threads());
 }
-napi_value SetBlockedConv(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "setBlockedConv");
-    set_blocked_conv(a.boolean(0));
-    napi_value r;
-    NAPI_OK(napi_get_boolean(env, blocked_conv_enabled(), &r));
-    return r;
-  });
+napi_value GetThreads(const Args& a) { return js_int(a.env, num_threads()); }
+napi_value SetBlockedConv(const Args& a) {
+  set_blocked_conv(a.boolean(0));
+  return js_bool(a.env, blocked_conv_enabled());
 }
-napi_value GetThreads(napi_env env, napi_callback_info) {
-  napi_value r;
-  napi_create_int32(env, num_threads(), &r);
-  return r;
-}
-napi_value SimdPath(napi_env env, napi_callback_info) {
-  napi_value r;
-  const char* s = simd_path();
-  napi_create_string_utf8(env, s, std::strlen(s), &r);
-  return r;
-}
-napi_value ForceSimdPath(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "forceSimdPath");
-    const char* s = force_simd_path((int)a.integer(0));
-    napi_value r;
-    NAPI_OK(napi_create_string_utf8(env, s, std::strlen(s), &r));
-    return r;
-  });
-}
-napi_value SimdLanes(napi_env env, napi_callback_info) {
-  napi_value r;
-  napi_create_int32(env, simd_lanes(), &r);
-  return r;
-}
+napi_value SimdPath(const Args& a) { return js_str(a.env, simd_path()); }
+napi_value ForceSimdPath(const Args& a) { return js_str(a.env, force_simd_path((int)a.integer(0))); }
+napi_value SimdLanes(const Args& a) { return js_int(a.env, simd_lanes()); }
+
 // measurePeak(seconds): runs the FMA loop on every pool thread at once; returns
 // [clockHz, FMA FLOP/s of the slowest thread, summed over threads, threads, of the fastest thread]
-napi_value MeasurePeak(napi_env env, napi_callback_info info) {
-  return guard(env, [&] {
-    Args a(env, info, "measurePeak");
-    double sec = a.num(0);
-    double hz = measure_clock_hz(sec * 0.3);
-    int nt = num_threads();
-    std::vector<double> f(nt, 0.0);
-    parallel(nt, [&](int t, int) { f[t] = fma_flops_per_sec(sec); });
-    double mn = f[0], mx = f[0], sum = 0;
-    for (double v : f) {
-      mn = std::min(mn, v);
-      mx = std::max(mx, v);
-      sum += v;
-    }
-    napi_value arr, v;
-    NAPI_OK(napi_create_array_with_length(env, 5, &arr));
-    NAPI_OK(napi_create_double(env, hz, &v));
-    NAPI_OK(napi_set_element(env, arr, 0, v));
-    NAPI_OK(napi_create_double(env, mn, &v));
-    NAPI_OK(napi_set_element(env, arr, 1, v));
-    NAPI_OK(napi_create_double(env, sum, &v));
-    NAPI_OK(napi_set_element(env, arr, 2, v));
-    NAPI_OK(napi_create_int32(env, nt, &v));
-    NAPI_OK(napi_set_element(env, arr, 3, v));
-    NAPI_OK(napi_create_double(env, mx, &v));
-    NAPI_OK(napi_set_element(env, arr, 4, v));
-    return arr;
-  });
+napi_value MeasurePeak(const Args& a) {
+  double sec = a.num(0);
+  double hz = measure_clock_hz(sec * 0.3);
+  int nt = num_threads();
+  std::vector<double> f(nt, 0.0);
+  parallel(nt, [&](int t, int) { f[t] = fma_flops_per_sec(sec); });
+  double mn = f[0], mx = f[0], sum = 0;
+  for (double v : f) {
+    mn = std::min(mn, v);
+    mx = std::max(mx, v);
+    sum += v;
+  }
+  napi_env env = a.env;
+  return tuple(env, {js_num(env, hz), js_num(env, mn), js_num(env, sum), js_int(env, nt), js_num(env, mx)});
+}
+
+// ---------------------------------------------------------------- binding table
+struct Binding {
+  const char* name;  // the JS name, also the <fname> of its error messages
+  napi_value (*fn)(const Args&);
+};
+
+const Binding kBindings[] = {
+    {"unary", Unary},
+    {"binary", Binary},
+    {"where", Where},
+    {"reduceSum", [](const Args& a) { return Reduce(a, false); }},
+    {"reduceMax", [](const Args& a) { return Reduce(a, true); }},
+    {"argMax", ArgMax},
+    {"matmul", Matmul},
+    {"permute", Permute},
+    {"slice", Slice},
+    {"padZero", PadZero},
+    {"concat", Concat},
+    {"gather", Gather},
+    {"scatterAdd", ScatterAdd},
+    {"conv2d", Conv2d},
+    {"conv2dBackwardInput", Conv2dBackwardInput},
+    {"conv2dBackwardWeight", Conv2dBackwardWeight},
+    {"maxPool2d", MaxPool2d},
+    {"avgPool2d", AvgPool2d},
+    {"avgPool2dBackward", AvgPool2dBackward},
+    {"batchNorm", BatchNorm},
+    {"batchNormBackward", BatchNormBackward},
+    {"setThreads", SetThreads},
+    {"getThreads", GetThreads},
+    {"setBlockedConv", SetBlockedConv},
+    {"simdPath", SimdPath},
+    {"forceSimdPath", ForceSimdPath},
+    {"simdLanes", SimdLanes},
+    {"measurePeak", MeasurePeak},
+};
+
+// The one N-API callback: `data` is the function's Binding. C++ exceptions become JS errors.
+napi_value dispatch(napi_env env, napi_callback_info info) {
+  try {
+    void* data = nullptr;
+    size_t argc = 0;
+    NAPI_OK(napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data));
+    const Binding* b = (const Binding*)data;
+    return b->fn(Args(env, info, b->name));
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, e.msg.c_str());
+  } catch (const std::bad_alloc&) {
+    napi_throw_error(env, nullptr, "gtn native: out of memory");
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, e.what());
+  }
+  return nullptr;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
@@ -833,43 +748,10 @@ napi_value Init(napi_env env, napi_value exports) {
     }
   }
 #endif
-  struct {
-    const char* name;
-    napi_callback cb;
-  } fns[] = {
-      {"unary", Unary},
-      {"binary", Binary},
-      {"where", Where},
-      {"reduceSum", ReduceSum},
-      {"reduceMax", ReduceMax},
-      {"argMax", ArgMax},
-      {"matmul", Matmul},
-      {"permute", Permute},
-      {"slice", Slice},
-      {"padZero", PadZero},
-      {"concat", Concat},
-      {"gather", Gather},
-      {"scatterAdd", ScatterAdd},
-      {"conv2d", Conv2d},
-      {"conv2dBackwardInput", Conv2dBackwardInput},
-      {"conv2dBackwardWeight", Conv2dBackwardWeight},
-      {"maxPool2d", MaxPool2d},
-      {"avgPool2d", AvgPool2d},
-      {"avgPool2dBackward", AvgPool2dBackward},
-      {"batchNorm", BatchNorm},
-      {"batchNormBackward", BatchNormBackward},
-      {"setThreads", SetThreads},
-      {"getThreads", GetThreads},
-      {"setBlockedConv", SetBlockedConv},
-      {"simdPath", SimdPath},
-      {"forceSimdPath", ForceSimdPath},
-      {"simdLanes", SimdLanes},
-      {"measurePeak", MeasurePeak},
-  };
-  for (auto& f : fns) {
+  for (const Binding& b : kBindings) {
     napi_value fn;
-    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
-    napi_set_named_property(env, exports, f.name, fn);
+    napi_create_function(env, b.name, NAPI_AUTO_LENGTH, dispatch, (void*)&b, &fn);
+    napi_set_named_property(env, exports, b.name, fn);
   }
   return exports;
 }

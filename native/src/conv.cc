@@ -17,8 +17,11 @@
 #include "gemm.h"
 #include "pool.h"
 
+// One copy of a function per SIMD level, picked at load time (x86-64 Linux only).
 #if defined(__x86_64__) && defined(__linux__)
-#define GTN_X86_CLONES 1
+#define GTN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GTN_SIMD_CLONES
 #endif
 
 namespace gtn {
@@ -35,6 +38,24 @@ bool is_pointwise(const ConvGeom& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
 }
 
+// Offsets of group gi of image n in x (and dx), in the output (and its gradient), and of group gi's weights.
+inline int64_t x_offset(const ConvGeom& g, int64_t n, int64_t gi) { return (n * g.C + gi * (g.C / g.G)) * g.H * g.W; }
+inline int64_t y_offset(const ConvGeom& g, int64_t n, int64_t gi) { return (n * g.O + gi * (g.O / g.G)) * g.Ho * g.Wo; }
+inline int64_t w_offset(const ConvGeom& g, int64_t gi) { return gi * (g.O / g.G) * (g.C / g.G) * g.kh * g.kw; }
+
+// The output columns [owb, owe) whose input column ow*sw - pl + kj lies inside the image (0 <= . < W).
+inline void valid_ow(const ConvGeom& g, int64_t kj, int64_t& owb, int64_t& owe) {
+  const int64_t lo = g.pl - kj, hi = g.W - 1 + g.pl - kj;  // need lo <= ow*sw <= hi
+  if (g.sw == 1) {  // no divisions: the direct convolutions call this once per kernel tap and channel pair
+    owb = lo > 0 ? lo : 0;
+    owe = hi < 0 ? 0 : std::min<int64_t>(g.Wo, hi + 1);
+  } else {
+    owb = lo > 0 ? (lo + g.sw - 1) / g.sw : 0;
+    owe = hi < 0 ? 0 : std::min<int64_t>(g.Wo, hi / g.sw + 1);
+  }
+  if (owb > owe) owb = owe;
+}
+
 // col rows [r0, r1) of the im2col matrix [Cg*kh*kw, Ho*Wo] for one image/group; xg points at channel 0 of the group.
 void im2col(const float* xg, const ConvGeom& g, int64_t r0, int64_t r1, float* col) {
   const int64_t P = g.Ho * g.Wo, kk = g.kh * g.kw;
@@ -42,15 +63,8 @@ void im2col(const float* xg, const ConvGeom& g, int64_t r0, int64_t r1, float* c
     int64_t c = r / kk, ki = (r % kk) / g.kw, kj = r % g.kw;
     const float* xc = xg + c * g.H * g.W;
     float* dst = col + (r - r0) * P;
-    // valid ow range: 0 <= ow*sw - pl + kj < W
-    int64_t owb = 0, owe = g.Wo;
-    {
-      int64_t lo = g.pl - kj;  // need ow*sw >= lo
-      owb = lo > 0 ? (lo + g.sw - 1) / g.sw : 0;
-      int64_t hi = g.W - 1 + g.pl - kj;  // ow*sw <= hi
-      owe = hi < 0 ? 0 : std::min<int64_t>(g.Wo, hi / g.sw + 1);
-      if (owb > owe) owb = owe;
-    }
+    int64_t owb, owe;
+    valid_ow(g, kj, owb, owe);
     for (int64_t oh = 0; oh < g.Ho; ++oh) {
       int64_t ih = oh * g.sh - g.pt + ki;
       float* d = dst + oh * g.Wo;
@@ -77,10 +91,8 @@ void col2im(const float* col, const ConvGeom& g, int64_t r0, int64_t r1, float* 
     int64_t c = r / kk, ki = (r % kk) / g.kw, kj = r % g.kw;
     float* xc = dxg + c * g.H * g.W;
     const float* src = col + r * P;
-    int64_t lo = g.pl - kj;
-    int64_t owb = lo > 0 ? (lo + g.sw - 1) / g.sw : 0;
-    int64_t hi = g.W - 1 + g.pl - kj;
-    int64_t owe = hi < 0 ? 0 : std::min<int64_t>(g.Wo, hi / g.sw + 1);
+    int64_t owb, owe;
+    valid_ow(g, kj, owb, owe);
     for (int64_t oh = 0; oh < g.Ho; ++oh) {
       int64_t ih = oh * g.sh - g.pt + ki;
       if (ih < 0 || ih >= g.H) continue;
@@ -104,96 +116,81 @@ constexpr int64_t kDirectMaxOg = 4;
 
 bool use_direct(const ConvGeom& g) { return g.sh == 1 && g.sw == 1 && g.O / g.G <= kDirectMaxOg && !is_pointwise(g); }
 
-inline void valid_ow(const ConvGeom& g, int64_t kj, int64_t& owb, int64_t& owe) {
-  int64_t lo = g.pl - kj;
-  owb = lo > 0 ? lo : 0;
-  int64_t hi = g.W - 1 + g.pl - kj;
-  owe = hi < 0 ? 0 : std::min<int64_t>(g.Wo, hi + 1);
-  if (owb > owe) owb = owe;
+// The loops of the direct convolutions, inlined into each SIMD clone so that the row loops vectorise there.
+#define GTN_INLINE __attribute__((always_inline))
+
+// The rows of kernel tap (ki, kj) of a stride-1 conv: row(xr, orow, owb, owe) for every output row oh whose input
+// row oh - pt + ki lies inside the image, where orow is row oh of the output plane `out` and xr is that input row
+// of the image plane `img` shifted so that xr[ow] is the input under output column ow (valid for ow in [owb, owe)).
+template <typename Img, typename Out, typename Row>
+GTN_INLINE inline void for_tap_rows(const ConvGeom& g, int64_t ki, int64_t kj, Img* img, Out* out, Row row) {
+  int64_t owb, owe;
+  valid_ow(g, kj, owb, owe);
+  for (int64_t oh = 0; oh < g.Ho; ++oh) {
+    int64_t ih = oh - g.pt + ki;
+    if (ih < 0 || ih >= g.H) continue;
+    row(img + ih * g.W - g.pl + kj, out + oh * g.Wo, owb, owe);
+  }
 }
 
-#ifdef GTN_X86_CLONES
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void direct_fwd_image(const float* xg, const float* wg, float* og, const ConvGeom& g) {
+// row(w[ki, kj], xr, orow, owb, owe) for every tap of the kernel w (kh x kw, taps in row-major order) and every
+// row of the tap (see for_tap_rows).
+template <typename Img, typename Out, typename Row>
+GTN_INLINE inline void for_kernel_rows(const ConvGeom& g, const float* w, Img* img, Out* out, Row row) {
+  for (int64_t ki = 0; ki < g.kh; ++ki)
+    for (int64_t kj = 0; kj < g.kw; ++kj) {
+      const float wv = w[ki * g.kw + kj];
+      for_tap_rows(g, ki, kj, img, out,
+                   [&](Img* xr, Out* orow, int64_t owb, int64_t owe) GTN_INLINE { row(wv, xr, orow, owb, owe); });
+    }
+}
+
+GTN_SIMD_CLONES void direct_fwd_image(const float* xg, const float* wg, float* og, const ConvGeom& g) {
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo;
   for (int64_t o = 0; o < Og; ++o) {
     float* op = og + o * P;
     for (int64_t i = 0; i < P; ++i) op[i] = 0.f;
-    for (int64_t c = 0; c < Cg; ++c) {
-      const float* xc = xg + c * g.H * g.W;
-      for (int64_t ki = 0; ki < g.kh; ++ki)
-        for (int64_t kj = 0; kj < g.kw; ++kj) {
-          const float wv = wg[((o * Cg + c) * g.kh + ki) * g.kw + kj];
-          int64_t owb, owe;
-          valid_ow(g, kj, owb, owe);
-          for (int64_t oh = 0; oh < g.Ho; ++oh) {
-            int64_t ih = oh - g.pt + ki;
-            if (ih < 0 || ih >= g.H) continue;
-            const float* xr = xc + ih * g.W - g.pl + kj;
-            float* orow = op + oh * g.Wo;
-            for (int64_t ow = owb; ow < owe; ++ow) orow[ow] = orow[ow] + wv * xr[ow];
-          }
-        }
-    }
+    for (int64_t c = 0; c < Cg; ++c)
+      for_kernel_rows(g, wg + (o * Cg + c) * g.kh * g.kw, xg + c * g.H * g.W, op,
+                      [](float wv, const float* xr, float* orow, int64_t owb, int64_t owe) GTN_INLINE {
+                        for (int64_t ow = owb; ow < owe; ++ow) orow[ow] = orow[ow] + wv * xr[ow];
+                      });
   }
 }
 
-#ifdef GTN_X86_CLONES
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void direct_bwd_input_image(const float* gg, const float* wg, float* dxg, const ConvGeom& g) {
+GTN_SIMD_CLONES void direct_bwd_input_image(const float* gg, const float* wg, float* dxg, const ConvGeom& g) {
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo;
   for (int64_t c = 0; c < Cg; ++c) {
     float* dc = dxg + c * g.H * g.W;
-    for (int64_t o = 0; o < Og; ++o) {
-      const float* gp = gg + o * P;
-      for (int64_t ki = 0; ki < g.kh; ++ki)
-        for (int64_t kj = 0; kj < g.kw; ++kj) {
-          const float wv = wg[((o * Cg + c) * g.kh + ki) * g.kw + kj];
-          int64_t owb, owe;
-          valid_ow(g, kj, owb, owe);
-          for (int64_t oh = 0; oh < g.Ho; ++oh) {
-            int64_t ih = oh - g.pt + ki;
-            if (ih < 0 || ih >= g.H) continue;
-            float* xr = dc + ih * g.W - g.pl + kj;
-            const float* grow = gp + oh * g.Wo;
-            for (int64_t ow = owb; ow < owe; ++ow) xr[ow] = xr[ow] + wv * grow[ow];
-          }
-        }
-    }
+    for (int64_t o = 0; o < Og; ++o)
+      for_kernel_rows(g, wg + (o * Cg + c) * g.kh * g.kw, dc, gg + o * P,
+                      [](float wv, float* xr, const float* grow, int64_t owb, int64_t owe) GTN_INLINE {
+                        for (int64_t ow = owb; ow < owe; ++ow) xr[ow] = xr[ow] + wv * grow[ow];
+                      });
   }
 }
 
 // dw[o, c, ki, kj] for channels [c0, c1) of one group, all images in order.
-#ifdef GTN_X86_CLONES
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void direct_bwd_weight(const float* x, const float* gy, float* dwg, const ConvGeom& g, int64_t gi, int64_t c0,
-                       int64_t c1) {
+GTN_SIMD_CLONES void direct_bwd_weight(const float* x, const float* gy, float* dwg, const ConvGeom& g, int64_t gi,
+                                       int64_t c0, int64_t c1) {
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo;
   std::vector<float> accv(g.Wo + 1);
   float* accbuf = accv.data();
   for (int64_t n = 0; n < g.N; ++n) {
-    const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
-    const float* ggp = gy + (n * g.O + gi * Og) * P;
+    const float* xg = x + x_offset(g, n, gi);
+    const float* ggp = gy + y_offset(g, n, gi);
     for (int64_t o = 0; o < Og; ++o)
       for (int64_t c = c0; c < c1; ++c) {
         const float* xc = xg + c * g.H * g.W;
         for (int64_t ki = 0; ki < g.kh; ++ki)
           for (int64_t kj = 0; kj < g.kw; ++kj) {
-            int64_t owb, owe;
-            valid_ow(g, kj, owb, owe);
             // per-column partial sums over the rows (vectorised along ow), then a fixed pairwise fold
             float* acc = accbuf;
             for (int64_t q = 0; q < g.Wo; ++q) acc[q] = 0.f;
-            for (int64_t oh = 0; oh < g.Ho; ++oh) {
-              int64_t ih = oh - g.pt + ki;
-              if (ih < 0 || ih >= g.H) continue;
-              const float* xr = xc + ih * g.W - g.pl + kj;
-              const float* grow = ggp + o * P + oh * g.Wo;
-              for (int64_t ow = owb; ow < owe; ++ow) acc[ow] = acc[ow] + grow[ow] * xr[ow];
-            }
+            for_tap_rows(g, ki, kj, xc, ggp + o * P,
+                         [&](const float* xr, const float* grow, int64_t owb, int64_t owe) GTN_INLINE {
+                           for (int64_t ow = owb; ow < owe; ++ow) acc[ow] = acc[ow] + grow[ow] * xr[ow];
+                         });
             int64_t len = g.Wo;
             while (len > 1) {
               int64_t half = (len + 1) / 2;
@@ -208,39 +205,17 @@ void direct_bwd_weight(const float* x, const float* gy, float* dwg, const ConvGe
   }
 }
 
-}  // namespace
-
-void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
-  if (blocked_conv_applies(g)) return blocked_conv_forward(x, w, out, g);
-  const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;
-  const bool pw = is_pointwise(g);
+// fn(n, gi) for every image n and group gi (groups in order within an image). With several images and more than
+// 2e5 multiply-adds the images run on the pool, claimed dynamically (a descheduled thread does not stall the
+// rest), else in order on this thread. Each image is computed the same way whoever runs it.
+template <typename Fn>
+void for_each_image_group(const ConvGeom& g, const Fn& fn) {
+  const int64_t P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
   auto image = [&](int64_t n) {
-    for (int64_t gi = 0; gi < g.G; ++gi) {
-      const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
-      const float* wg = w + gi * Og * Kd;
-      float* og = out + (n * g.O + gi * Og) * P;
-      if (use_direct(g)) {
-        direct_fwd_image(xg, wg, og, g);
-      } else if (pw) {
-        sgemm(false, false, Og, P, Kd, wg, Kd, xg, P, og, P, false);
-      } else {
-        // im2col in chunks of kGemmKC rows, so the chunk stays in L2 while the GEMM packs it. The GEMM splits
-        // K at the same multiples of kGemmKC and adds the blocks in the same order, so chunking does not
-        // change a single bit of the result (M > 2; the few-row path is deterministic too).
-        int64_t ch = std::min<int64_t>(Kd, kGemmKC);
-        float* col = col_buf((size_t)(ch * P));
-        for (int64_t k0 = 0; k0 < Kd; k0 += kGemmKC) {
-          int64_t kc = std::min<int64_t>(kGemmKC, Kd - k0);
-          im2col(xg, g, k0, k0 + kc, col);
-          sgemm(false, false, Og, P, kc, wg + k0, Kd, col, P, og, P, k0 > 0);
-        }
-      }
-    }
+    for (int64_t gi = 0; gi < g.G; ++gi) fn(n, gi);
   };
   if (g.N >= 2 && num_threads() > 1 && (double)g.N * g.O * P * Kd > 2e5) {
     parallel_tasks((int)std::min<int64_t>(g.N, 65535), [&](int t, int nt) {
-      // images claimed dynamically (a descheduled thread does not stall the rest); each image is computed the
-      // same way whoever runs it
       for (int64_t n = t; n < g.N; n += nt) image(n);
     });
   } else {
@@ -248,40 +223,56 @@ void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& 
   }
 }
 
-void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
-  if (blocked_conv_applies(g)) return blocked_conv_backward_input(gy, w, dx, g);
-  const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;
-  const bool pw = is_pointwise(g);
-  auto image = [&](int64_t n) {
-    for (int64_t gi = 0; gi < g.G; ++gi) {
-      float* dxg = dx + (n * g.C + gi * Cg) * g.H * g.W;
-      const float* A = w + gi * Og * Kd;  // [Og, Kd], used transposed
-      const float* B = gy + (n * g.O + gi * Og) * P;
-      if (use_direct(g)) {
-        direct_bwd_input_image(B, A, dxg, g);
-      } else if (pw) {
-        sgemm(true, false, Kd, P, Og, A, Kd, B, P, dxg, P, false);
-      } else {
-        // dcol rows in chunks that stay in L2 (rows are independent; col2im adds them in row order as before)
-        const int64_t RCH = 256;
-        float* col = col_buf((size_t)(std::min(Kd, RCH) * P));
-        for (int64_t r0 = 0; r0 < Kd; r0 += RCH) {
-          int64_t r1 = std::min(Kd, r0 + RCH);
-          sgemm(true, false, r1 - r0, P, Og, A + r0, Kd, B, P, col, P, false);
-          col2im(col, g, r0, r1, dxg);
-        }
+}  // namespace
+
+void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
+  if (blocked_conv_applies(g)) return blocked_conv_forward(x, w, out, g);
+  const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
+  for_each_image_group(g, [&](int64_t n, int64_t gi) {
+    const float* xg = x + x_offset(g, n, gi);
+    const float* wg = w + w_offset(g, gi);
+    float* og = out + y_offset(g, n, gi);
+    if (use_direct(g)) {
+      direct_fwd_image(xg, wg, og, g);
+    } else if (is_pointwise(g)) {
+      sgemm(false, false, Og, P, Kd, wg, Kd, xg, P, og, P, false);
+    } else {
+      // im2col in chunks of kGemmKC rows, so the chunk stays in L2 while the GEMM packs it. The GEMM splits
+      // K at the same multiples of kGemmKC and adds the blocks in the same order, so chunking does not
+      // change a single bit of the result (M > 2; the few-row path is deterministic too).
+      int64_t ch = std::min<int64_t>(Kd, kGemmKC);
+      float* col = col_buf((size_t)(ch * P));
+      for (int64_t k0 = 0; k0 < Kd; k0 += kGemmKC) {
+        int64_t kc = std::min<int64_t>(kGemmKC, Kd - k0);
+        im2col(xg, g, k0, k0 + kc, col);
+        sgemm(false, false, Og, P, kc, wg + k0, Kd, col, P, og, P, k0 > 0);
       }
     }
-  };
-  if (g.N >= 2 && num_threads() > 1 && (double)g.N * g.O * P * Kd > 2e5) {
-    parallel_tasks((int)std::min<int64_t>(g.N, 65535), [&](int t, int nt) {
-      // images claimed dynamically (a descheduled thread does not stall the rest); each image is computed the
-      // same way whoever runs it
-      for (int64_t n = t; n < g.N; n += nt) image(n);
-    });
-  } else {
-    for (int64_t n = 0; n < g.N; ++n) image(n);
-  }
+  });
+}
+
+void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  if (blocked_conv_applies(g)) return blocked_conv_backward_input(gy, w, dx, g);
+  const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
+  for_each_image_group(g, [&](int64_t n, int64_t gi) {
+    float* dxg = dx + x_offset(g, n, gi);
+    const float* A = w + w_offset(g, gi);  // [Og, Kd], used transposed
+    const float* B = gy + y_offset(g, n, gi);
+    if (use_direct(g)) {
+      direct_bwd_input_image(B, A, dxg, g);
+    } else if (is_pointwise(g)) {
+      sgemm(true, false, Kd, P, Og, A, Kd, B, P, dxg, P, false);
+    } else {
+      // dcol rows in chunks that stay in L2 (rows are independent; col2im adds them in row order as before)
+      const int64_t RCH = 256;
+      float* col = col_buf((size_t)(std::min(Kd, RCH) * P));
+      for (int64_t r0 = 0; r0 < Kd; r0 += RCH) {
+        int64_t r1 = std::min(Kd, r0 + RCH);
+        sgemm(true, false, r1 - r0, P, Og, A + r0, Kd, B, P, col, P, false);
+        col2im(col, g, r0, r1, dxg);
+      }
+    }
+  });
 }
 
 void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
@@ -292,7 +283,7 @@ void conv2d_backward_weight(const float* x, const float* gy, float* dw, const Co
   const bool pw = is_pointwise(g);
   if (use_direct(g)) {
     for (int64_t gi = 0; gi < g.G; ++gi) {
-      float* dwg = dw + gi * Og * Kd;
+      float* dwg = dw + w_offset(g, gi);
       if (num_threads() > 1 && Cg >= 2 && (double)g.N * Og * P * Kd > 2e5)
         parallel_for(Cg, 2, 1, [&](int64_t c0, int64_t c1) { direct_bwd_weight(x, gy, dwg, g, gi, c0, c1); });
       else
@@ -301,14 +292,14 @@ void conv2d_backward_weight(const float* x, const float* gy, float* dw, const Co
     return;
   }
   for (int64_t gi = 0; gi < g.G; ++gi) {
-    float* dwg = dw + gi * Og * Kd;
+    float* dwg = dw + w_offset(g, gi);
     bool byCols = Kd >= 64;
     bool threaded = num_threads() > 1 && (double)g.N * Og * P * Kd > 2e5 && (byCols || Og >= 16);
     auto work = [&](int64_t a0, int64_t a1) {  // columns [a0,a1) if byCols else rows
       int64_t c0 = byCols ? a0 : 0, c1 = byCols ? a1 : Kd;
       int64_t r0 = byCols ? 0 : a0, r1 = byCols ? Og : a1;
       for (int64_t n = 0; n < g.N; ++n) {
-        const float* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
+        const float* xg = x + x_offset(g, n, gi);
         const float* B;
         if (pw) {
           B = xg + c0 * P;
@@ -332,6 +323,31 @@ void conv2d_backward_weight(const float* x, const float* gy, float* dw, const Co
 }
 
 namespace {
+
+// fn(plane) for every plane (image, channel) of p, on the pool in ranges of about 32K window reads.
+template <typename Fn>
+void for_each_plane(const PoolGeom& p, const Fn& fn) {
+  const int64_t P = p.Ho * p.Wo;
+  parallel_for(p.N * p.C, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
+               [&](int64_t a, int64_t b) {
+                 for (int64_t pl = a; pl < b; ++pl) fn(pl);
+               });
+}
+
+// fn(i, hb, he, wb, we) for every output i = oh * Wo + ow of a plane, in order: its window clipped to the image
+// is rows [hb, he) x columns [wb, we).
+template <typename Fn>
+inline void for_each_window(const PoolGeom& p, const Fn& fn) {
+  for (int64_t oh = 0; oh < p.Ho; ++oh) {
+    int64_t h0 = oh * p.sh - p.pt;
+    int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
+    for (int64_t ow = 0; ow < p.Wo; ++ow) {
+      int64_t w0 = ow * p.sw - p.pl;
+      int64_t wb = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kw, p.W);
+      fn(oh * p.Wo + ow, hb, he, wb, we);
+    }
+  }
+}
 
 // One output of max pooling: the first maximum of the window in row-major order (NaN, once first, stays).
 inline void maxpool_one(const float* xp, const PoolGeom& p, int64_t hb, int64_t he, int64_t ow, float* o, int32_t* a,
@@ -389,37 +405,34 @@ inline void maxpool_four(const float* xp, const PoolGeom& p, int64_t hb, int64_t
 }  // namespace
 
 void maxpool2d(const float* x, float* out, int32_t* arg, const PoolGeom& p) {
-  const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
+  const int64_t HW = p.H * p.W, P = p.Ho * p.Wo;
   // Blocks of four outputs go through maxpool_four while all four windows lie inside the row (with stride 2
   // its vector load also reads the float after the last window column, which must be inside the row too).
   const bool simd = p.sw == 1 || p.sw == 2;
   const int64_t extra = p.sw == 2 ? 1 : 0;
   const int64_t owA = (p.pl + p.sw - 1) / p.sw;  // first output whose window starts at column >= 0
   auto blockFits = [&](int64_t ow) { return ow + 3 < p.Wo && (ow + 3) * p.sw - p.pl + p.kw - 1 + extra <= p.W - 1; };
-  parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
-               [&](int64_t a, int64_t b) {
-                 for (int64_t pl = a; pl < b; ++pl) {
-                   const float* xp = x + pl * HW;
-                   float* op = out + pl * P;
-                   int32_t* ap = arg + pl * P;
-                   for (int64_t oh = 0; oh < p.Ho; ++oh) {
-                     const int64_t h0 = oh * p.sh - p.pt;
-                     const int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
-                     float* orow = op + oh * p.Wo;
-                     int32_t* arow = ap + oh * p.Wo;
-                     int64_t ow = 0;
+  for_each_plane(p, [&](int64_t pl) {
+    const float* xp = x + pl * HW;
+    float* op = out + pl * P;
+    int32_t* ap = arg + pl * P;
+    for (int64_t oh = 0; oh < p.Ho; ++oh) {
+      const int64_t h0 = oh * p.sh - p.pt;
+      const int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
+      float* orow = op + oh * p.Wo;
+      int32_t* arow = ap + oh * p.Wo;
+      int64_t ow = 0;
 #if defined(__SSE2__)
-                     if (simd && hb < he) {
-                       for (; ow < owA && ow < p.Wo; ++ow) maxpool_one(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
-                       for (; blockFits(ow); ow += 4) maxpool_four(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
-                     }
+      if (simd && hb < he) {
+        for (; ow < owA && ow < p.Wo; ++ow) maxpool_one(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
+        for (; blockFits(ow); ow += 4) maxpool_four(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
+      }
 #else
-                     (void)simd, (void)extra, (void)owA;
+      (void)simd, (void)extra, (void)owA;
 #endif
-                     for (; ow < p.Wo; ++ow) maxpool_one(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
-                   }
-                 }
-               });
+      for (; ow < p.Wo; ++ow) maxpool_one(xp, p, hb, he, ow, orow + ow, arow + ow, pl * HW);
+    }
+  });
 }
 
 namespace {
@@ -452,66 +465,46 @@ void box_filter(const float* src, int64_t Hs, int64_t Ws, int64_t top, int64_t l
 }  // namespace
 
 void avgpool2d(const float* x, float* out, const PoolGeom& p) {
-  const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
+  const int64_t HW = p.H * p.W, P = p.Ho * p.Wo;
   const float inv = 1.f / (float)(p.kh * p.kw);
   if (p.sh == 1 && p.sw == 1) {
-    parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1, [&](int64_t a, int64_t b) {
-      for (int64_t pl = a; pl < b; ++pl)
-        box_filter(x + pl * HW, p.H, p.W, p.pt, p.pl, p.H + p.pt + p.pb, p.W + p.pl + p.pr, p.kh, p.kw, inv, out + pl * P);
+    for_each_plane(p, [&](int64_t pl) {
+      box_filter(x + pl * HW, p.H, p.W, p.pt, p.pl, p.H + p.pt + p.pb, p.W + p.pl + p.pr, p.kh, p.kw, inv, out + pl * P);
     });
     return;
   }
-  parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
-               [&](int64_t a, int64_t b) {
-                 for (int64_t pl = a; pl < b; ++pl) {
-                   const float* xp = x + pl * HW;
-                   float* op = out + pl * P;
-                   for (int64_t oh = 0; oh < p.Ho; ++oh) {
-                     int64_t h0 = oh * p.sh - p.pt;
-                     int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
-                     for (int64_t ow = 0; ow < p.Wo; ++ow) {
-                       int64_t w0 = ow * p.sw - p.pl;
-                       int64_t wb = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kw, p.W);
-                       float s = 0.f;
-                       for (int64_t h = hb; h < he; ++h)
-                         for (int64_t w = wb; w < we; ++w) s += xp[h * p.W + w];
-                       op[oh * p.Wo + ow] = s * inv;
-                     }
-                   }
-                 }
-               });
+  for_each_plane(p, [&](int64_t pl) {
+    const float* xp = x + pl * HW;
+    float* op = out + pl * P;
+    for_each_window(p, [&](int64_t i, int64_t hb, int64_t he, int64_t wb, int64_t we) {
+      float s = 0.f;
+      for (int64_t h = hb; h < he; ++h)
+        for (int64_t w = wb; w < we; ++w) s += xp[h * p.W + w];
+      op[i] = s * inv;
+    });
+  });
 }
 
 void avgpool2d_backward(const float* gy, float* dx, const PoolGeom& p) {
-  const int64_t planes = p.N * p.C, HW = p.H * p.W, P = p.Ho * p.Wo;
+  const int64_t HW = p.H * p.W, P = p.Ho * p.Wo;
   const float inv = 1.f / (float)(p.kh * p.kw);
   if (p.sh == 1 && p.sw == 1) {
     // The transpose of a stride-1 box filter is a box filter of g framed by kh-1-pt rows and kw-1-pl columns.
     const int64_t top = p.kh - 1 - p.pt, left = p.kw - 1 - p.pl;
-    parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1, [&](int64_t a, int64_t b) {
-      for (int64_t pl = a; pl < b; ++pl)
-        box_filter(gy + pl * P, p.Ho, p.Wo, top, left, p.H + p.kh - 1, p.W + p.kw - 1, p.kh, p.kw, inv, dx + pl * HW);
+    for_each_plane(p, [&](int64_t pl) {
+      box_filter(gy + pl * P, p.Ho, p.Wo, top, left, p.H + p.kh - 1, p.W + p.kw - 1, p.kh, p.kw, inv, dx + pl * HW);
     });
     return;
   }
-  parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, P * p.kh * p.kw)), 1,
-               [&](int64_t a, int64_t b) {
-                 for (int64_t pl = a; pl < b; ++pl) {
-                   float* xp = dx + pl * HW;
-                   const float* gp = gy + pl * P;
-                   for (int64_t oh = 0; oh < p.Ho; ++oh) {
-                     int64_t h0 = oh * p.sh - p.pt;
-                     int64_t hb = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kh, p.H);
-                     for (int64_t ow = 0; ow < p.Wo; ++ow) {
-                       int64_t w0 = ow * p.sw - p.pl;
-                       int64_t wb = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kw, p.W);
-                       float v = gp[oh * p.Wo + ow] * inv;
-                       for (int64_t h = hb; h < he; ++h)
-                         for (int64_t w = wb; w < we; ++w) xp[h * p.W + w] += v;
-                     }
-                   }
-                 }
-               });
+  for_each_plane(p, [&](int64_t pl) {
+    float* xp = dx + pl * HW;
+    const float* gp = gy + pl * P;
+    for_each_window(p, [&](int64_t i, int64_t hb, int64_t he, int64_t wb, int64_t we) {
+      float v = gp[i] * inv;
+      for (int64_t h = hb; h < he; ++h)
+        for (int64_t w = wb; w < we; ++w) xp[h * p.W + w] += v;
+    });
+  });
 }
 
 }  // namespace gtn

@@ -62,15 +62,43 @@ static void uk_portable(int64_t kc, const float* A, const float* B, float* C, in
 }
 
 #ifdef GTN_X86
+// ---------------------------------------------------------------- SIMD micro-kernel rows
+// The AVX2 and AVX-512 micro-kernels hold accumulator row r of the tile in two vectors c<r>0, c<r>1 of W floats
+// each (intrinsics prefix PS: _mm256, _mm512). GTN_ROWS6 / GTN_ROWS8 apply OP(PS, W, r, x0, x1) to every row.
+#define GTN_ROWS6(OP, PS, W) \
+  OP(PS, W, 0, c00, c01) OP(PS, W, 1, c10, c11) OP(PS, W, 2, c20, c21) OP(PS, W, 3, c30, c31) OP(PS, W, 4, c40, c41) \
+  OP(PS, W, 5, c50, c51)
+#define GTN_ROWS8(OP, PS, W) GTN_ROWS6(OP, PS, W) OP(PS, W, 6, c60, c61) OP(PS, W, 7, c70, c71)
+// declares the row's accumulators, zeroed
+#define GTN_ROW_ZERO(PS, W, r, x0, x1) auto x0 = PS##_setzero_ps(), x1 = PS##_setzero_ps();
+// row r of a full tile into C (added to C when acc)
+#define GTN_ROW_TO_C(PS, W, r, x0, x1)                 \
+  {                                                    \
+    float* c = C + r * ldc;                            \
+    if (acc) {                                         \
+      x0 = PS##_add_ps(PS##_loadu_ps(c), x0);          \
+      x1 = PS##_add_ps(PS##_loadu_ps(c + W), x1);      \
+    }                                                  \
+    PS##_storeu_ps(c, x0);                             \
+    PS##_storeu_ps(c + W, x1);                         \
+  }
+// row r into the tile buffer t (row stride 2W)
+#define GTN_ROW_TO_T(PS, W, r, x0, x1) PS##_store_ps(t + r * 2 * W, x0); PS##_store_ps(t + r * 2 * W + W, x1);
+// The kernels' epilogue: a full MR x 2W tile goes straight to C, a partial one through t and store_tile (same
+// arithmetic). Uses the kernel's C, ldc, mr, nr and acc.
+#define GTN_STORE_TILE(ROWS, PS, W, MR)                  \
+  if (mr == MR && nr == 2 * W) {                         \
+    ROWS(GTN_ROW_TO_C, PS, W)                            \
+  } else {                                               \
+    alignas(64) float t[MR * 2 * W];                     \
+    ROWS(GTN_ROW_TO_T, PS, W)                            \
+    store_tile(t, 2 * W, C, ldc, mr, nr, acc);           \
+  }
+
 // ---------------------------------------------------------------- AVX2/FMA 6 x 16
 __attribute__((target("avx2,fma"))) static void uk_avx2(int64_t kc, const float* A, const float* B, float* C,
                                                          int64_t ldc, int mr, int nr, bool acc) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  GTN_ROWS6(GTN_ROW_ZERO, _mm256, 8)
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8);
@@ -84,43 +112,14 @@ __attribute__((target("avx2,fma"))) static void uk_avx2(int64_t kc, const float*
     A += 6;
     B += 16;
   }
-  if (mr == 6 && nr == 16) {
-#define ST2(r, x0, x1)                                                                  \
-  {                                                                                     \
-    float* c = C + r * ldc;                                                             \
-    if (acc) {                                                                          \
-      x0 = _mm256_add_ps(_mm256_loadu_ps(c), x0);                                       \
-      x1 = _mm256_add_ps(_mm256_loadu_ps(c + 8), x1);                                   \
-    }                                                                                   \
-    _mm256_storeu_ps(c, x0);                                                            \
-    _mm256_storeu_ps(c + 8, x1);                                                        \
-  }
-    ST2(0, c00, c01) ST2(1, c10, c11) ST2(2, c20, c21) ST2(3, c30, c31) ST2(4, c40, c41) ST2(5, c50, c51)
-#undef ST2
-  } else {
-    alignas(64) float t[6 * 16];
-    _mm256_store_ps(t + 0, c00); _mm256_store_ps(t + 8, c01);
-    _mm256_store_ps(t + 16, c10); _mm256_store_ps(t + 24, c11);
-    _mm256_store_ps(t + 32, c20); _mm256_store_ps(t + 40, c21);
-    _mm256_store_ps(t + 48, c30); _mm256_store_ps(t + 56, c31);
-    _mm256_store_ps(t + 64, c40); _mm256_store_ps(t + 72, c41);
-    _mm256_store_ps(t + 80, c50); _mm256_store_ps(t + 88, c51);
-    store_tile(t, 16, C, ldc, mr, nr, acc);
-  }
+  GTN_STORE_TILE(GTN_ROWS6, _mm256, 8, 6)
 }
 
 // ---------------------------------------------------------------- AVX-512 8 x 32
 __attribute__((target("avx512f,avx512vl,fma"))) static void uk_avx512(int64_t kc, const float* A, const float* B,
                                                                        float* C, int64_t ldc, int mr, int nr,
                                                                        bool acc) {
-  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-  __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-  __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+  GTN_ROWS8(GTN_ROW_ZERO, _mm512, 16)
   if (nr <= 16) {
     // Right-edge panel with at most 16 valid columns: skip the (zero-padded) upper half. The valid lanes see
     // exactly the same FMA sequence as in the full kernel, so results do not depend on which path ran.
@@ -155,33 +154,14 @@ __attribute__((target("avx512f,avx512vl,fma"))) static void uk_avx512(int64_t kc
     A += 8;
     B += 32;
   }
-  if (mr == 8 && nr == 32) {
-#define ST2(r, x0, x1)                                                                  \
-  {                                                                                     \
-    float* c = C + r * ldc;                                                             \
-    if (acc) {                                                                          \
-      x0 = _mm512_add_ps(_mm512_loadu_ps(c), x0);                                       \
-      x1 = _mm512_add_ps(_mm512_loadu_ps(c + 16), x1);                                  \
-    }                                                                                   \
-    _mm512_storeu_ps(c, x0);                                                            \
-    _mm512_storeu_ps(c + 16, x1);                                                       \
-  }
-    ST2(0, c00, c01) ST2(1, c10, c11) ST2(2, c20, c21) ST2(3, c30, c31)
-    ST2(4, c40, c41) ST2(5, c50, c51) ST2(6, c60, c61) ST2(7, c70, c71)
-#undef ST2
-  } else {
-    alignas(64) float t[8 * 32];
-    _mm512_store_ps(t + 0, c00); _mm512_store_ps(t + 16, c01);
-    _mm512_store_ps(t + 32, c10); _mm512_store_ps(t + 48, c11);
-    _mm512_store_ps(t + 64, c20); _mm512_store_ps(t + 80, c21);
-    _mm512_store_ps(t + 96, c30); _mm512_store_ps(t + 112, c31);
-    _mm512_store_ps(t + 128, c40); _mm512_store_ps(t + 144, c41);
-    _mm512_store_ps(t + 160, c50); _mm512_store_ps(t + 176, c51);
-    _mm512_store_ps(t + 192, c60); _mm512_store_ps(t + 208, c61);
-    _mm512_store_ps(t + 224, c70); _mm512_store_ps(t + 240, c71);
-    store_tile(t, 32, C, ldc, mr, nr, acc);
-  }
+  GTN_STORE_TILE(GTN_ROWS8, _mm512, 16, 8)
 }
+#undef GTN_STORE_TILE
+#undef GTN_ROW_TO_T
+#undef GTN_ROW_TO_C
+#undef GTN_ROW_ZERO
+#undef GTN_ROWS8
+#undef GTN_ROWS6
 #endif
 
 const KernelDesc kPortable = {4, 16, uk_portable, "portable", 4};
@@ -565,44 +545,32 @@ void matmul_batched(const float* a, const float* b, float* out, int64_t batch, i
 
 // ---------------------------------------------------------------- peak measurement
 #ifdef GTN_X86
-__attribute__((target("avx512f,fma"), noinline)) static double fma_loop_512(int64_t iters) {
-  __m512 a0 = _mm512_set1_ps(1.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,
-         a10 = a0, a11 = a0;
-  const __m512 m = _mm512_set1_ps(0.9999999f), c = _mm512_set1_ps(1e-7f);
-  for (int64_t i = 0; i < iters; ++i) {
-    a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c); a2 = _mm512_fmadd_ps(a2, m, c);
-    a3 = _mm512_fmadd_ps(a3, m, c); a4 = _mm512_fmadd_ps(a4, m, c); a5 = _mm512_fmadd_ps(a5, m, c);
-    a6 = _mm512_fmadd_ps(a6, m, c); a7 = _mm512_fmadd_ps(a7, m, c); a8 = _mm512_fmadd_ps(a8, m, c);
-    a9 = _mm512_fmadd_ps(a9, m, c); a10 = _mm512_fmadd_ps(a10, m, c); a11 = _mm512_fmadd_ps(a11, m, c);
-    __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
-    __asm__ volatile("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
+// fma_loop_512 / fma_loop_256: twelve independent FMA chains of one vector width (enough to hide the FMA
+// latency), kept in registers by the empty asm statements. PS is the intrinsics' prefix (_mm512, _mm256), REG
+// the asm constraint of its registers.
+#define GTN_FMA_LOOP(NAME, TARGET, VEC, PS, LANES, REG)                                                          \
+  __attribute__((target(TARGET), noinline)) static double NAME(int64_t iters) {                                  \
+    VEC a0 = PS##_set1_ps(1.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,  \
+        a10 = a0, a11 = a0;                                                                                      \
+    const VEC m = PS##_set1_ps(0.9999999f), c = PS##_set1_ps(1e-7f);                                             \
+    for (int64_t i = 0; i < iters; ++i) {                                                                        \
+      a0 = PS##_fmadd_ps(a0, m, c); a1 = PS##_fmadd_ps(a1, m, c); a2 = PS##_fmadd_ps(a2, m, c);                  \
+      a3 = PS##_fmadd_ps(a3, m, c); a4 = PS##_fmadd_ps(a4, m, c); a5 = PS##_fmadd_ps(a5, m, c);                  \
+      a6 = PS##_fmadd_ps(a6, m, c); a7 = PS##_fmadd_ps(a7, m, c); a8 = PS##_fmadd_ps(a8, m, c);                  \
+      a9 = PS##_fmadd_ps(a9, m, c); a10 = PS##_fmadd_ps(a10, m, c); a11 = PS##_fmadd_ps(a11, m, c);              \
+      __asm__ volatile("" : "+" REG(a0), "+" REG(a1), "+" REG(a2), "+" REG(a3), "+" REG(a4), "+" REG(a5));       \
+      __asm__ volatile("" : "+" REG(a6), "+" REG(a7), "+" REG(a8), "+" REG(a9), "+" REG(a10), "+" REG(a11));     \
+    }                                                                                                            \
+    VEC s = PS##_add_ps(PS##_add_ps(PS##_add_ps(a0, a1), PS##_add_ps(a2, a3)),                                   \
+                        PS##_add_ps(PS##_add_ps(a4, a5), PS##_add_ps(a6, a7)));                                  \
+    s = PS##_add_ps(s, PS##_add_ps(PS##_add_ps(a8, a9), PS##_add_ps(a10, a11)));                                 \
+    alignas(64) float t[LANES];                                                                                  \
+    PS##_store_ps(t, s);                                                                                         \
+    return t[0];                                                                                                 \
   }
-  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                           _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-  alignas(64) float t[16];
-  _mm512_store_ps(t, s);
-  return t[0];
-}
-__attribute__((target("avx2,fma"), noinline)) static double fma_loop_256(int64_t iters) {
-  __m256 a0 = _mm256_set1_ps(1.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,
-         a10 = a0, a11 = a0;
-  const __m256 m = _mm256_set1_ps(0.9999999f), c = _mm256_set1_ps(1e-7f);
-  for (int64_t i = 0; i < iters; ++i) {
-    a0 = _mm256_fmadd_ps(a0, m, c); a1 = _mm256_fmadd_ps(a1, m, c); a2 = _mm256_fmadd_ps(a2, m, c);
-    a3 = _mm256_fmadd_ps(a3, m, c); a4 = _mm256_fmadd_ps(a4, m, c); a5 = _mm256_fmadd_ps(a5, m, c);
-    a6 = _mm256_fmadd_ps(a6, m, c); a7 = _mm256_fmadd_ps(a7, m, c); a8 = _mm256_fmadd_ps(a8, m, c);
-    a9 = _mm256_fmadd_ps(a9, m, c); a10 = _mm256_fmadd_ps(a10, m, c); a11 = _mm256_fmadd_ps(a11, m, c);
-    __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
-    __asm__ volatile("" : "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
-  }
-  __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                           _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-  s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-  alignas(32) float t[8];
-  _mm256_store_ps(t, s);
-  return t[0];
-}
+GTN_FMA_LOOP(fma_loop_512, "avx512f,fma", __m512, _mm512, 16, "v")
+GTN_FMA_LOOP(fma_loop_256, "avx2,fma", __m256, _mm256, 8, "x")
+#undef GTN_FMA_LOOP
 #endif
 
 static double fma_loop_portable(int64_t iters) {

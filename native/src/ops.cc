@@ -16,12 +16,6 @@ namespace {
 constexpr int64_t kMinParallel = 1 << 15;       // elements, cheap ops
 constexpr int64_t kMinParallelHeavy = 1 << 12;  // elements, transcendental ops
 
-int64_t prod(const Dims& d) {
-  int64_t p = 1;
-  for (int64_t v : d) p *= v;
-  return p;
-}
-
 // Contiguous strides of `shape` right-aligned to `out` (rank r); broadcast axes get stride 0.
 Dims bcast_strides(const Dims& shape, const Dims& out) {
   size_t r = out.size();

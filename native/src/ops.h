@@ -7,6 +7,13 @@ namespace gtn {
 
 typedef std::vector<int64_t> Dims;
 
+// Number of elements of a shape.
+inline int64_t prod(const Dims& d) {
+  int64_t p = 1;
+  for (int64_t v : d) p *= v;
+  return p;
+}
+
 // Unary op codes (must match src/tensor/backends/native.ts).
 enum UnaryCode {
   U_NEG, U_EXP, U_LOG, U_SQRT, U_TANH, U_SIGMOID, U_RELU, U_ABS, U_SIGN, U_SQUARE, U_RECIPROCAL,
