@@ -30,5 +30,5 @@ console.log(
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   }),
 );
-// With GTN_PROFILE=1: where the kernel time of the timed repeats went (the warm-up step is left out).
-if (process.env.GTN_PROFILE === '1') console.error(profileReport());
+// With GTN_PROFILE=1 (or =shapes): where the kernel time of the timed repeats went (the warm-up step is left out).
+if (process.env.GTN_PROFILE) console.error(profileReport());

@@ -16,7 +16,7 @@ TRUTH=${TRUTH:-../shared/data/nas-bench-201/cifar10-dev.csv}
 OUT=${OUT:-runs/nas}
 TEACHER=${TEACHER:-runs/cifar10-cpu}
 EVAL=${EVAL:-docs/nas/eval100.txt}
-GTN="node bin/gtn.js"
+GTN="./bin/gtn.js"
 mkdir -p "$OUT"
 step=${1:-all}
 # Every proxy trains or scores the same network: NB201 with C = 8 channels and N = 1 cell per stage.

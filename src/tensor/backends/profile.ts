@@ -1,14 +1,32 @@
 // A profiling wrapper around any backend: time and call count per kernel (and per unary/binary op). Turned on
-// with GTN_PROFILE=1; `profileReport()` prints the table (the bench does at exit).
+// with GTN_PROFILE=1; GTN_PROFILE=shapes also splits convolutions, matmuls and pooling by shape.
+// `profileReport()` prints the table (the bench does at exit).
 import type { Backend } from './backend.js';
+
+const SHAPED = new Set(['conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'matmul', 'maxPool2d', 'avgPool2d', 'avgPool2dBackward', 'batchNorm', 'batchNormBackward']);
+
+/** The shape arguments of a kernel call, for GTN_PROFILE=shapes: `[N,C,H,W] [O,C,kh,kw]`, or `bxmxkxn` for matmul. */
+function shapeKey(name: string, args: unknown[]): string {
+  if (name === 'matmul') return `${args[2]}x${args[3]}x${args[4]}x${args[5]}${args[6] ? ' tA' : ''}${args[7] ? ' tB' : ''}`;
+  return args
+    .filter((a): a is number[] => Array.isArray(a) && a.every((v) => typeof v === 'number'))
+    .map((a) => `[${a.join(',')}]`)
+    .join(' ');
+}
 
 const stats = new Map<string, { calls: number; ms: number }>();
 
 export function profiled(inner: Backend): Backend {
+  const bySize = process.env.GTN_PROFILE === 'shapes';
   const wrap = <K extends keyof Backend>(name: K) => {
     const fn = inner[name] as unknown as (...a: unknown[]) => unknown;
     return (...args: unknown[]) => {
-      const key = name === 'unary' || name === 'binary' ? `${name}:${String(args[0])}` : name;
+      const key =
+        name === 'unary' || name === 'binary'
+          ? `${name}:${String(args[0])}`
+          : bySize && SHAPED.has(name)
+            ? `${name} ${shapeKey(name, args)}`
+            : name;
       const t0 = performance.now();
       const r = fn.apply(inner, args);
       const s = stats.get(key) ?? { calls: 0, ms: 0 };
@@ -28,7 +46,7 @@ export function profileReport(): string {
   const total = rows.reduce((s, [, v]) => s + v.ms, 0);
   return [
     `kernel time ${(total / 1000).toFixed(2)} s`,
-    ...rows.slice(0, 30).map(([k, v]) => `${k.padEnd(28)} ${v.calls.toString().padStart(8)} calls ${(v.ms / 1000).toFixed(3).padStart(9)} s ${((100 * v.ms) / total).toFixed(1).padStart(5)}%`),
+    ...rows.slice(0, 40).map(([k, v]) => `${k.padEnd(28)} ${v.calls.toString().padStart(8)} calls ${(v.ms / 1000).toFixed(3).padStart(9)} s ${((100 * v.ms) / total).toFixed(1).padStart(5)}%`),
   ].join('\n');
 }
 
