@@ -486,7 +486,7 @@ napi_value ScatterAdd(const Args& a) {
   if (ni != n) a.fail("g and idx differ in length");
   if (size < 0) a.fail("negative size");
   check_indices(a, idx, ni, size);
-  return result(a.env, size, kZeroed, [&](float* o) { scatter_add(g, idx, n, o); });
+  return result(a.env, size, kZeroed, [&](float* o) { scatter_add(g, idx, n, o, size); });
 }
 
 // ---------------------------------------------------------------- convolution and pooling

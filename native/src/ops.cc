@@ -548,8 +548,20 @@ void gather(const float* x, const int32_t* idx, int64_t n, float* out) {
   });
 }
 
-void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[idx[i]] += g[i];
+// Each worker owns a range of outputs and adds, in order of i, the terms that land in it: every output sums its
+// terms in the serial loop's order, so the bits do not depend on the thread count. Each worker reads all of idx
+// (cheap next to the scattered adds).
+void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int64_t size) {
+  if (n < kMinParallel) {
+    for (int64_t i = 0; i < n; ++i) out[idx[i]] += g[i];
+    return;
+  }
+  parallel_for(size, 1, 64, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t j = idx[i];
+      if (j >= lo && j < hi) out[j] += g[i];
+    }
+  });
 }
 
 }  // namespace gtn

@@ -34,6 +34,7 @@ void slice(const float* x, const Dims& shape, const Dims& begin, const Dims& siz
 void pad_zero(const float* x, const Dims& shape, const Dims& before, const Dims& after, float* out);
 void concat(const std::vector<const float*>& xs, const std::vector<Dims>& shapes, int axis, float* out);
 void gather(const float* x, const int32_t* idx, int64_t n, float* out);
-void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out);
+// out[idx[i]] += g[i] for i < n; out has `size` elements.
+void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int64_t size);
 
 }  // namespace gtn

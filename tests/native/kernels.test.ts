@@ -372,7 +372,10 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
   const x20 = randn(4 * 8 * 400);
   const w20 = randn(12 * 8 * 9);
   const g20 = randn(4 * 12 * 400);
+  // 2^17 terms onto 5,000 outputs: many terms per output, so the summation order shows in the bits
+  const sIdx = Int32Array.from({ length: 1 << 17 }, (_, i) => (i * 7919 + (i >> 3)) % 5000);
   const run = () => [
+    nb.scatterAdd(big.subarray(0, 1 << 17), sIdx, 5000),
     nb.matmul(a, b, 1, 128, 784, 300, false, false, 0, 0),
     nb.matmul(a, bt, 1, 128, 784, 300, false, true, 0, 0),
     nb.matmul(b, a, 1, 300, 128, 784, true, true, 0, 0),
