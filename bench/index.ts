@@ -11,6 +11,7 @@ import { WORKLOADS } from './metaStep.js';
 import { benchSgemm, peakGflops } from './sgemm.js';
 import { benchData } from './data.js';
 import { openblasDir } from './openblas.js';
+import { NODE_FLAGS } from '../src/nodeFlags.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const program = new Command()
@@ -52,7 +53,7 @@ const worker = join(root, 'dist', 'bench', 'metaStepWorker.js');
 const peakGf = (peak as { gflops: number }).gflops;
 
 function runWorker(name: string, ck: 'on' | 'off'): Record<string, unknown> | null {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=16384', worker, name, repeats, ck], { env: { ...env, GTN_COUNT_FLOPS: '1' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--max-old-space-size=16384', ...NODE_FLAGS, worker, name, repeats, ck], { env: { ...env, GTN_COUNT_FLOPS: '1' }, encoding: 'utf8' });
   if (r.status !== 0) {
     console.error(`bench: workload ${name} (checkpoint ${ck}) failed:\n${r.stderr}`);
     return null;
