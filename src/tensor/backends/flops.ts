@@ -5,7 +5,7 @@
 // Convention: a multiply-add is 2 FLOPs (matmul, convolutions); elementwise ops, reductions, pooling windows
 // and scatter-adds count one per element touched; batch norm counts its arithmetic per element (below); pure
 // data movement (permute, slice, pad, concat, gather) counts zero.
-import type { Backend, Conv2dParams, Shape, Window2d } from './backend.js';
+import { windowOut, type Backend, type Conv2dParams, type Shape, type Window2d } from './backend.js';
 
 let total = 0;
 const perKernel = new Map<string, number>();
@@ -26,7 +26,7 @@ function convFlops(yShape: Shape, wShape: Shape): number {
 function convOutShape(xShape: Shape, wShape: Shape, p: Conv2dParams): number[] {
   const [n, , h, w] = xShape;
   const [o, , kh, kw] = wShape;
-  return [n, o, Math.floor((h + p.pad[0] + p.pad[1] - kh) / p.stride[0]) + 1, Math.floor((w + p.pad[2] + p.pad[3] - kw) / p.stride[1]) + 1];
+  return [n, o, windowOut(h, kh, p.stride[0], p.pad[0], p.pad[1]), windowOut(w, kw, p.stride[1], p.pad[2], p.pad[3])];
 }
 
 const windowFlops = (out: number, win: Window2d) => out * win.kernel[0] * win.kernel[1];
