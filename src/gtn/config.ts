@@ -26,6 +26,11 @@ const configObject = z
      * conv / CIFAR widths, 'cells' a random NAS-Bench-201 cell.
      */
     learnerSampling: z.enum(LEARNER_SAMPLING).default('fixed'),
+    /**
+     * NB201 cells (strings) whose networks 'cells' sampling never draws: keep the cells a proxy will be evaluated
+     * on out of its teacher's meta-training (`gtn train --hold-out FILE`). Compared by canonical form.
+     */
+    heldOutCells: z.array(z.string()).default([]),
     innerOptimizer: z.enum(['sgd', 'adam']),
     innerLr: z.number().positive(),
     innerMomentum: z.number().min(0).lt(1),
@@ -80,6 +85,7 @@ const base: Omit<TrainConfig, 'dataset'> = {
   batch: 128,
   learner: { kind: 'conv', widths: [64, 128, 256] },
   learnerSampling: 'fixed',
+  heldOutCells: [],
   innerOptimizer: 'sgd',
   innerLr: 0.02,
   innerMomentum: 0.5,

@@ -7,7 +7,7 @@ import { cifarAugment, type Augment } from '../data/augment.js';
 import { gather } from '../data/sampler.js';
 import type { Split } from '../data/splits.js';
 import { useCheckpointing, type TrainConfig } from './config.js';
-import { initLearner, sampleLearner, type LearnerParams, type LearnerSpec } from '../models/index.js';
+import { canonicalArch, initLearner, sampleLearner, type LearnerParams, type LearnerSpec } from '../models/index.js';
 import type { Batch, UnrollConfig, UnrollData } from './unroll.js';
 
 export function datasetShape(name: DatasetName): { imageShape: [number, number, number]; classes: number } {
@@ -17,7 +17,7 @@ export function datasetShape(name: DatasetName): { imageShape: [number, number, 
 
 /** The learner of one outer iteration (the configured one, or a sampled variant of it). */
 export function sampleLearnerSpec(cfg: TrainConfig, rng: Rng): LearnerSpec {
-  return sampleLearner(cfg.learner, cfg.learnerSampling, rng);
+  return sampleLearner(cfg.learner, cfg.learnerSampling, rng, new Set(cfg.heldOutCells.map(canonicalArch)));
 }
 
 /** The augmentation the config asks for on real batches of `split` (synthetic batches are never augmented). */

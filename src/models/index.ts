@@ -4,11 +4,11 @@ import { treeLeaves, type Rng, type Tensor, type Tree } from '../tensor/index.js
 import { GtnError } from '../errors.js';
 import { classicForward, initClassic, type ClassicParams } from './classic.js';
 import { initNb201, nb201Forward, type Nb201Params } from './nb201/network.js';
-import { formatCell, randomCell } from './nb201/cell.js';
+import { canonicalCell, formatCell, randomCell } from './nb201/cell.js';
 import type { LearnerSampling, LearnerSpec } from './spec.js';
 
 export { learnerSpecSchema, LEARNER_SAMPLING, type LearnerSpec, type LearnerSampling } from './spec.js';
-export { NB201_OPS, EDGES, parseCell, formatCell, randomCell, type Cell, type Nb201Op } from './nb201/cell.js';
+export { NB201_OPS, EDGES, parseCell, formatCell, randomCell, canonicalCell, canonicalArch, type Cell, type Nb201Op } from './nb201/cell.js';
 export { initNb201, nb201Forward, type Nb201Spec, type Nb201Params } from './nb201/network.js';
 
 export type LearnerParams = ClassicParams | Nb201Params;
@@ -37,9 +37,10 @@ export function paramCount(params: LearnerParams): number {
 
 /**
  * The learner of one outer iteration. 'widths': conv widths as in the paper (conv1 in [32,128), conv2 in
- * [64,256), fc in [64,256)); CIFAR widths each in [w/2, 2w). 'cells': a uniformly random NB201 cell.
+ * [64,256), fc in [64,256)); CIFAR widths each in [w/2, 2w). 'cells': a uniformly random NB201 cell whose
+ * canonical form is not in `heldOut` (cells kept out of meta-training, e.g. the ones a proxy is evaluated on).
  */
-export function sampleLearner(spec: LearnerSpec, sampling: LearnerSampling, rng: Rng): LearnerSpec {
+export function sampleLearner(spec: LearnerSpec, sampling: LearnerSampling, rng: Rng, heldOut: ReadonlySet<string> = new Set()): LearnerSpec {
   if (sampling === 'fixed') return spec;
   if (sampling === 'widths') {
     if (spec.kind === 'conv') return { kind: 'conv', widths: [32 + rng.int(96), 64 + rng.int(192), 64 + rng.int(192)] };
@@ -47,7 +48,12 @@ export function sampleLearner(spec: LearnerSpec, sampling: LearnerSampling, rng:
     throw new GtnError(`learner sampling 'widths' needs a conv or cifar learner, not '${spec.kind}'`);
   }
   if (spec.kind !== 'nb201') throw new GtnError(`learner sampling 'cells' needs an nb201 learner, not '${spec.kind}'`);
-  return { ...spec, cell: formatCell(randomCell(rng)) };
+  // Redraw from the same stream: with nothing held out the first draw is the cell it always was.
+  for (let tries = 0; tries < 10_000; tries++) {
+    const cell = randomCell(rng);
+    if (!heldOut.has(canonicalCell(cell))) return { ...spec, cell: formatCell(cell) };
+  }
+  throw new GtnError(`learner sampling 'cells': 10,000 random cells in a row were held out (${heldOut.size} networks are)`);
 }
 
 /** A short human-readable name of a learner. */

@@ -40,28 +40,5 @@ export function cellDistance(a: Cell, b: Cell): number {
   return d;
 }
 
-/**
- * A string that two cells share exactly when they compute the same expression of the input: each node is the
- * multiset of its non-zero terms, where `none` and anything applied to a zero node vanish, `skip_connect` passes
- * its input's terms through, and sums are flattened and sorted. Parameterised ops keep their own terms, so
- * conv(x) + conv(x) (two convolutions) differs from conv(x). A cell whose output is zero maps to '0'.
- */
-export function canonicalCell(cell: Cell): string {
-  const terms: string[][] = [['x']];
-  for (let to = 1; to <= 3; to++) {
-    const t: string[] = [];
-    EDGES.forEach((e, k) => {
-      if (e.to !== to) return;
-      const src = terms[e.from];
-      const op = cell[k];
-      if (op === 'none' || src.length === 0) return;
-      if (op === 'skip_connect') t.push(...src);
-      else t.push(`${op}(${src.join('+')})`);
-    });
-    terms.push(t.sort());
-  }
-  return terms[3].length ? terms[3].join('+') : '0';
-}
-
-/** Canonical form of a cell string. */
-export const canonicalArch = (arch: string): string => canonicalCell(parseCell(arch));
+// The canonical form lives with the cell (models/nb201/cell.ts): teachers' cell sampling needs it too.
+export { canonicalCell, canonicalArch } from '../models/index.js';

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { enumerateCells } from '../../src/nas/space.js';
+import { canonicalArch, enumerateCells } from '../../src/nas/space.js';
+import { seenCells } from '../../src/nas/proxies/index.js';
 import { formatCell } from '../../src/models/index.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -35,6 +36,32 @@ describe('gtn nas', () => {
     assert.equal(last.n, cells.length);
     assert.ok((last.spearman as number) > 0.6, `params should rank this truth well: ${last.spearman}`);
     for (const k of ['kendall', 'top10_precision']) assert.equal(typeof last[k], 'number');
+  });
+
+  it('train --hold-out keeps those networks out of random-cell sampling, and needs random-cell sampling', () => {
+    const first = join(work, 'teacher-all');
+    const a = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '4', '--eval-every', '100', '--out', first, '--quiet');
+    assert.equal(a.status, 0, a.stderr);
+    const drawn = [...seenCells(first)];
+    assert.ok(drawn.length >= 3, `the first run drew ${drawn.length} cells`);
+    const held = join(work, 'held.txt');
+    writeFileSync(held, `${drawn.join('\n')}\n`);
+    const second = join(work, 'teacher-held');
+    const b = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '4', '--eval-every', '100', '--hold-out', held, '--out', second, '--quiet');
+    assert.equal(b.status, 0, b.stderr);
+    const heldForms = new Set(drawn.map(canonicalArch));
+    const again = [...seenCells(second)];
+    assert.equal(again.length, drawn.length);
+    for (const c of again) assert.ok(!heldForms.has(canonicalArch(c)), `${c} is a held-out network`);
+    assert.deepEqual(JSON.parse(readFileSync(join(second, 'config.json'), 'utf8')).heldOutCells, drawn.map((c) => c));
+    const fixed = gtn('train', '--dataset', 'cifar10', '--preset', 'tiny', '--iterations', '1', '--hold-out', held, '--out', join(work, 'x'), '--quiet');
+    assert.equal(fixed.status, 2, fixed.stderr);
+    assert.match(fixed.stderr, /--hold-out needs random-cell sampling/);
+    const bad = join(work, 'bad.txt');
+    writeFileSync(bad, '|conv~0|\n');
+    const b2 = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--hold-out', bad, '--out', join(work, 'y'), '--quiet');
+    assert.equal(b2.status, 2);
+    assert.match(b2.stderr, /bad\.txt:1/);
   });
 
   it('rank with a GTN teacher in two worker processes, logged and resumable', () => {

@@ -6,6 +6,8 @@ import { PRESET_NAMES, parseConfig, presetConfig, type TrainConfig } from '../..
 import { train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
 import { trackRun } from '../../records/index.js';
+import { readArchs } from '../../nas/archFile.js';
+import { formatCell } from '../../models/index.js';
 
 interface TrainFlags {
   dataset?: string;
@@ -22,6 +24,7 @@ interface TrainFlags {
   clip?: number;
   randomWidths?: boolean;
   randomCells?: boolean;
+  holdOut?: string;
   innerOptimizer?: string;
   softLabels?: boolean;
   checkpointing?: string;
@@ -64,6 +67,7 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.seed !== undefined) raw.seed = f.seed;
   if (f.randomWidths) raw.learnerSampling = 'widths';
   if (f.randomCells) raw.learnerSampling = 'cells';
+  if (f.holdOut) raw.heldOutCells = readArchs(f.holdOut).map(formatCell);
   if (f.innerOptimizer) raw.innerOptimizer = f.innerOptimizer;
   if (f.softLabels) raw.softLabels = true;
   if (f.evalEvery !== undefined) raw.evalEvery = f.evalEvery;
@@ -74,7 +78,10 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.clip !== undefined) meta.clipNorm = f.clip;
   if (f.innerLr !== undefined) raw.innerLr = f.innerLr;
   for (const a of f.set) applySet(raw, a);
-  return parseConfig(raw, 'the command-line options');
+  const cfg = parseConfig(raw, 'the command-line options');
+  if (cfg.heldOutCells.length && cfg.learnerSampling !== 'cells')
+    throw new GtnError(`--hold-out needs random-cell sampling (--random-cells, or --preset nas); this run's learner sampling is '${cfg.learnerSampling}'`);
+  return cfg;
 }
 
 function progress(total: number, quiet: boolean): (e: TrainEvent) => void {
@@ -122,6 +129,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--clip <x>', 'clip the meta-gradient norm (0: off)', parseNumberOption('--clip'))
     .option('--random-widths', 'sample learner widths every outer iteration (conv and cifar learners)')
     .option('--random-cells', 'sample a random NAS-Bench-201 cell every outer iteration (nb201 learners)')
+    .option('--hold-out <file>', 'cells (a cell per line, or a CSV with an arch_str column) whose networks random-cell sampling never draws: keep evaluation cells unseen')
     .option('--inner-optimizer <kind>', 'sgd | adam')
     .option('--soft-labels', 'learn soft labels for the synthetic data')
     .option('--checkpointing <mode>', 'gradient checkpointing of inner steps: on | off | auto')
