@@ -3,7 +3,7 @@
 //   node dist/bench/gcPerStep.js conv-t32-b128-cpu 7
 //   node --single-threaded-gc dist/bench/gcPerStep.js conv-t32-b128-cpu 7
 import { PerformanceObserver } from 'node:perf_hooks';
-import { setImmediate as tick } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKLOADS, timeMetaStep } from './metaStep.js';
 
 const [name = 'conv-t32-b128-cpu', steps = '7'] = process.argv.slice(2);
@@ -20,9 +20,9 @@ new PerformanceObserver((list) => {
 // Step boundaries from the step times: GC entries are attributed to the step whose interval holds their start.
 const start = performance.now();
 const times = timeMetaStep(w, { repeats: Number(steps), checkpoint: false });
-await tick(); // let the observer deliver the last entries (it needs a timer turn, not just a tick)
-await new Promise((r) => setTimeout(r, 50));
-let t = performance.now() - start - times.reduce((a, b) => a + b * 1000, 0); // end of the warm-up step
+const end = performance.now() - start;
+await sleep(50); // the observer delivers its entries on a later turn of the event loop
+let t = end - times.reduce((a, b) => a + b * 1000, 0); // end of the warm-up step
 times.forEach((s, i) => {
   const t1 = t + s * 1000;
   let ms = 0;
