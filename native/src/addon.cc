@@ -331,11 +331,12 @@ napi_value Binary(const Args& a) {
   int64_t op = a.integer(0);
   Input x = a.input(1, "aShape", "a"), y = a.input(3, "bShape", "b");
   Dims os = a.shape(5, "outShape");
+  double p = a.argc > 6 ? a.num(6) : 0.0;
   if (op < 0 || op >= B_COUNT) a.fail("unknown op code");
   a.check_lens(x, y);
   if (!broadcastable(x.s, os) || !broadcastable(y.s, os))
     a.fail("shapes " + dstr(x.s) + " and " + dstr(y.s) + " do not broadcast to " + dstr(os));
-  return result(a.env, prod(os), kOverwritten, [&](float* o) { binary((int)op, x.p, x.s, y.p, y.s, o, os); });
+  return result(a.env, prod(os), kOverwritten, [&](float* o) { binary((int)op, x.p, x.s, y.p, y.s, o, os, (float)p); });
 }
 
 napi_value Where(const Args& a) {

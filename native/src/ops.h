@@ -19,11 +19,12 @@ enum UnaryCode {
   U_NEG, U_EXP, U_LOG, U_SQRT, U_TANH, U_SIGMOID, U_RELU, U_ABS, U_SIGN, U_SQUARE, U_RECIPROCAL,
   U_LEAKYRELU, U_LEAKYRELUMASK, U_STEP, U_ADDSCALAR, U_MULSCALAR, U_POWSCALAR, U_COUNT
 };
-enum BinaryCode { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_GT, B_GE, B_LT, B_LE, B_EQ, B_COUNT };
+// B_LRELUGRAD: a > 0 ? b : param * b (leakyRelu's vjp at a applied to b).
+enum BinaryCode { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_GT, B_GE, B_LT, B_LE, B_EQ, B_LRELUGRAD, B_COUNT };
 
 void unary(int op, const float* x, float* out, int64_t n, float param);
 void binary(int op, const float* a, const Dims& aShape, const float* b, const Dims& bShape, float* out,
-            const Dims& outShape);
+            const Dims& outShape, float param);
 void where(const float* c, const Dims& cShape, const float* a, const Dims& aShape, const float* b, const Dims& bShape,
            float* out, const Dims& outShape);
 // isMax: reduceMax instead of reduceSum.

@@ -5,7 +5,7 @@
 // is all second-order (and higher) gradients need. Nested differentiation is torch-style: an inner `grad`
 // differentiates with respect to tensors that may themselves sit in an outer graph, and with createGraph the
 // inner gradients stay connected to it (the GTN meta-gradient flows through them).
-import { ShapeError, Tensor, freshId, sameShape, shapeStr, type Node } from './tensor.js';
+import { GraphRef, ShapeError, Tensor, freshId, sameShape, shapeStr, type Node } from './tensor.js';
 
 // ---------------------------------------------------------------------------------------------- grad mode
 
@@ -42,11 +42,12 @@ type Vjp = Node['vjp'];
  */
 export function record(op: string, inputs: readonly Tensor[], outputs: Tensor[], vjp: Vjp, vjpAccumulate?: Node['vjpAccumulate']): Tensor[] {
   if (!recording || !inputs.some((t) => t.requiresGrad)) return outputs;
-  const node: Node = { op, inputs, vjp, vjpAccumulate, outputs, id: freshId() };
-  outputs.forEach((t, i) => {
-    t.requiresGrad = true;
-    t.node = node;
-    t.outputIndex = i;
+  const refs = outputs.map((t) => t.ref);
+  const node: Node = { op, inputs: inputs.map((t) => t.ref), vjp, vjpAccumulate, outputs: refs, id: freshId() };
+  refs.forEach((r, i) => {
+    r.requiresGrad = true;
+    r.node = node;
+    r.outputIndex = i;
   });
   return outputs;
 }
@@ -81,10 +82,29 @@ export interface GradientsOptions {
 // Element-wise sum of two cotangents; lives here (not in ops) to keep autograd free of op imports.
 let addFn: ((a: Tensor, b: Tensor) => Tensor) | null = null;
 let zerosLikeFn: ((t: Tensor) => Tensor) | null = null;
-/** Installed by ops at load time: the two ops the backward pass itself needs. */
-export function installBackwardOps(add: (a: Tensor, b: Tensor) => Tensor, zerosLike: (t: Tensor) => Tensor): void {
+let broadcastToFn: ((t: Tensor, shape: readonly number[]) => Tensor) | null = null;
+/** Installed by ops at load time: the ops the backward pass itself needs. */
+export function installBackwardOps(
+  add: (a: Tensor, b: Tensor) => Tensor,
+  zerosLike: (t: Tensor) => Tensor,
+  broadcastTo: (t: Tensor, shape: readonly number[]) => Tensor,
+): void {
   addFn = add;
   zerosLikeFn = zerosLike;
+  broadcastToFn = broadcastTo;
+}
+
+/**
+ * Ops whose vjp may return a cotangent of the input's rank with size-1 axes where the input has more (a sum's
+ * gradient is its output's gradient repeated along the summed axes). The backward pass keeps it that small:
+ * adding it to another cotangent broadcasts in the same pass, so the repeated copy is only made when the
+ * cotangent reaches a vjp or is returned, and most often never (batch-norm style centring saves a full pass).
+ */
+const BROADCAST_COTANGENT = new Set(['sum']);
+
+/** g broadcast to t's shape if a BROADCAST_COTANGENT op left it smaller. */
+function fullCotangent(g: Tensor, t: { readonly shape: readonly number[] }): Tensor {
+  return sameShape(g.shape, t.shape) ? g : broadcastToFn!(g, t.shape);
 }
 
 /**
@@ -124,7 +144,7 @@ function backward(outputs: readonly Tensor[], cotangents: readonly Tensor[], wrt
     const reaches = new Map<number, boolean>(); // tensor id -> depends on some wrt tensor
     const nodes = new Map<number, Node>();
     // Iterative post-order DFS (graphs can be far deeper than the JS stack).
-    const stack: Array<{ t: Tensor; expanded: boolean }> = outputs.filter((o) => o.requiresGrad).map((t) => ({ t, expanded: false }));
+    const stack: Array<{ t: GraphRef; expanded: boolean }> = outputs.filter((o) => o.requiresGrad).map((t) => ({ t: t.ref, expanded: false }));
     while (stack.length) {
       const top = stack[stack.length - 1];
       const t = top.t;
@@ -155,13 +175,19 @@ function backward(outputs: readonly Tensor[], cotangents: readonly Tensor[], wrt
     });
     const order = [...nodes.values()].sort((a, b) => b.id - a.id);
     for (const node of order) {
-      const gs = node.outputs.map((o) => grads.get(o.id) ?? null);
+      const gs = node.outputs.map((o) => {
+        const g = grads.get(o.id);
+        return g ? fullCotangent(g, o) : null;
+      });
       if (gs.every((g) => g === null)) continue;
       // Outputs' cotangents are no longer needed once passed on (unless asked for).
       for (const o of node.outputs) if (!wrtIds.has(o.id)) grads.delete(o.id);
       const needs = node.inputs.map((inp) => reaches.get(inp.id) === true);
       if (node.vjpAccumulate) {
-        const sums = node.vjpAccumulate(gs, needs, node.inputs.map((inp) => grads.get(inp.id) ?? null));
+        const sums = node.vjpAccumulate(gs, needs, node.inputs.map((inp) => {
+          const g = grads.get(inp.id);
+          return g ? fullCotangent(g, inp) : null;
+        }));
         node.inputs.forEach((inp, i) => {
           const s = sums[i];
           if (needs[i] && s) grads.set(inp.id, s);
@@ -172,17 +198,25 @@ function backward(outputs: readonly Tensor[], cotangents: readonly Tensor[], wrt
       node.inputs.forEach((inp, i) => {
         const g = res[i];
         if (!needs[i] || !g) return;
-        if (!sameShape(g.shape, inp.shape)) {
+        if (!sameShape(g.shape, inp.shape) && !(BROADCAST_COTANGENT.has(node.op) && broadcastsTo(g.shape, inp.shape))) {
           throw new ShapeError(`${node.op} (backward): cotangent of input ${i} has shape ${shapeStr(g.shape)}, expected ${shapeStr(inp.shape)}`);
         }
         accumulate(grads, inp, g);
       });
     }
   }
-  return wrt.map((t) => grads.get(t.id) ?? zerosLikeFn!(t));
+  return wrt.map((t) => {
+    const g = grads.get(t.id);
+    return g ? fullCotangent(g, t) : zerosLikeFn!(t);
+  });
 }
 
-function accumulate(grads: Map<number, Tensor>, t: Tensor, g: Tensor): void {
+/** Same rank, and every axis equal or 1 in `small`. */
+function broadcastsTo(small: readonly number[], shape: readonly number[]): boolean {
+  return small.length === shape.length && small.every((d, i) => d === shape[i] || d === 1);
+}
+
+function accumulate(grads: Map<number, Tensor>, t: { readonly id: number }, g: Tensor): void {
   const prev = grads.get(t.id);
   grads.set(t.id, prev ? addFn!(prev, g) : g);
 }

@@ -2,8 +2,9 @@
 import { installBackwardOps } from './autograd.js';
 import { add } from './ops/elementwise.js';
 import { zerosLike } from './ops/creation.js';
+import { broadcastTo } from './ops/shape.js';
 
-installBackwardOps(add, zerosLike);
+installBackwardOps(add, zerosLike, broadcastTo);
 
 export { Tensor, ShapeError, sizeOf, type DType, type NestedArray } from './tensor.js';
 export { Rng } from './rng.js';

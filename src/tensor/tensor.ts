@@ -4,10 +4,28 @@
 export type DType = 'float32' | 'int32';
 export type TensorData = Float32Array | Int32Array;
 
+/**
+ * A tensor's place in the autodiff graph, without its data. Nodes hold these, not tensors, so that the graph
+ * keeps alive only the data its vjps captured (PyTorch's saved tensors): an unrolled inner loop's
+ * intermediate values that no vjp reads (a convolution's output before pooling, a gradient passed straight
+ * through) are freed as soon as the forward code drops them.
+ */
+export class GraphRef {
+  /** Set by the autodiff recorder when the tensor depends on a tensor whose gradient is tracked. */
+  requiresGrad = false;
+  node: Node | null = null;
+  /** Which output of `node` the tensor is. */
+  outputIndex = 0;
+  constructor(
+    readonly id: number,
+    readonly shape: readonly number[],
+  ) {}
+}
+
 /** How a tensor was made: its inputs and the vector-Jacobian product of the op, written in Tensor ops. */
 export interface Node {
   readonly op: string;
-  readonly inputs: readonly Tensor[];
+  readonly inputs: readonly GraphRef[];
   /**
    * Cotangents of the outputs (null where an output got none) -> cotangents of the inputs. `needs[i]` says
    * whether input i's cotangent is wanted; the vjp may return null for the others.
@@ -20,7 +38,7 @@ export interface Node {
    */
   readonly vjpAccumulate?: (gs: readonly (Tensor | null)[], needs: readonly boolean[], sums: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
   /** The outputs, in order (most ops have one). Filled in when the outputs are made. */
-  outputs: Tensor[];
+  outputs: GraphRef[];
   /** Creation order of the node: larger than every input's id. Descending ids are a topological order. */
   readonly id: number;
 }
@@ -33,11 +51,8 @@ export function freshId(): number {
 export class Tensor {
   /** Creation order; inputs of an op always have smaller ids than its outputs. */
   readonly id: number = freshId();
-  /** Set by the autodiff recorder when this tensor depends on a tensor whose gradient is tracked. */
-  requiresGrad = false;
-  node: Node | null = null;
-  /** Which output of `node` this tensor is. */
-  outputIndex = 0;
+  /** Made on first use: most tensors made outside recording never need one. */
+  private graph: GraphRef | null = null;
 
   constructor(
     readonly data: TensorData,
@@ -48,6 +63,25 @@ export class Tensor {
     if (n !== data.length) {
       throw new ShapeError(`tensor: shape [${shape.join(', ')}] holds ${n} elements but the data has ${data.length}`);
     }
+  }
+
+  /** This tensor's node in the autodiff graph (what graph nodes hold instead of the tensor). */
+  get ref(): GraphRef {
+    return (this.graph ??= new GraphRef(this.id, this.shape));
+  }
+
+  /** Whether this tensor depends on a tensor whose gradient is tracked. */
+  get requiresGrad(): boolean {
+    return this.graph?.requiresGrad ?? false;
+  }
+
+  set requiresGrad(on: boolean) {
+    if (on || this.graph) this.ref.requiresGrad = on;
+  }
+
+  /** The op that made this tensor (null for leaves and constants). */
+  get node(): Node | null {
+    return this.graph?.node ?? null;
   }
 
   get size(): number {

@@ -99,13 +99,15 @@ const binShapes: Array<[Shape, Shape, Shape]> = [
   [[256, 300], [300], [256, 300]],
 ];
 test('binary ops with broadcasting match js (rel < 1e-5)', { skip }, () => {
-  const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'le', 'eq'];
+  const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'le', 'eq', 'leakyReluGrad'];
   for (const [as, bs, os] of binShapes) {
     for (const op of ops) {
       const a = randn(size(as), op === 'pow' ? 0.1 : -2, 2);
       const b = randn(size(bs), -2, 2);
       if (op === 'eq' || op === 'ge' || op === 'le') for (let i = 0; i < b.length; i += 3) b[i] = a[i % a.length];
-      close(nb.binary(op, a, as, b, bs, os), js.binary(op, a, as, b, bs, os), EW, `binary ${op} ${as}|${bs}`);
+      if (op === 'leakyReluGrad') for (let i = 0; i < a.length; i += 5) a[i] = 0; // x = 0 takes the slope, as in js
+      for (const p of op === 'leakyReluGrad' ? [0.1, 0] : [undefined])
+        close(nb.binary(op, a, as, b, bs, os, p), js.binary(op, a, as, b, bs, os, p), EW, `binary ${op} ${as}|${bs} p=${p}`);
     }
   }
 });

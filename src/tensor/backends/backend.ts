@@ -42,7 +42,9 @@ export type BinaryOp =
   | 'ge'
   | 'lt'
   | 'le'
-  | 'eq';
+  | 'eq'
+  // a > 0 ? b : param * b: the vjp of leakyRelu (relu: param 0) at a, applied to b, in one pass without a mask
+  | 'leakyReluGrad';
 
 /** Spatial parameters shared by conv2d and pooling. Padding is per side so that "same" even kernels work. */
 export interface Window2d {
@@ -63,8 +65,11 @@ export interface Backend {
   /** Elementwise op on one array. `param` is used by leakyRelu, leakyReluMask, addScalar, mulScalar, powScalar. */
   unary(op: UnaryOp, x: Float32Array, param?: number): Float32Array;
 
-  /** Elementwise op with numpy broadcasting; `outShape` is the broadcast shape, both inputs right-aligned to it. */
-  binary(op: BinaryOp, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, outShape: Shape): Float32Array;
+  /**
+   * Elementwise op with numpy broadcasting; `outShape` is the broadcast shape, both inputs right-aligned to it.
+   * `param` is used by leakyReluGrad.
+   */
+  binary(op: BinaryOp, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, outShape: Shape, param?: number): Float32Array;
 
   /** cond != 0 ? a : b, with broadcasting of all three to outShape. */
   where(

@@ -43,9 +43,9 @@ export function counted(inner: Backend): Backend {
       add(`unary:${op}`, x.length);
       return inner.unary(op, x, param);
     },
-    binary(op, a, aShape, b, bShape, outShape) {
+    binary(op, a, aShape, b, bShape, outShape, param) {
       add(`binary:${op}`, size(outShape));
-      return inner.binary(op, a, aShape, b, bShape, outShape);
+      return inner.binary(op, a, aShape, b, bShape, outShape, param);
     },
     where(cond, condShape, a, aShape, b, bShape, outShape) {
       add('where', size(outShape));

@@ -42,7 +42,7 @@ const unaryFns: Record<UnaryOp, (x: number, p: number) => number> = {
   powScalar: (x, p) => Math.pow(x, p),
 };
 
-const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
+const binaryFns: Record<BinaryOp, (a: number, b: number, p: number) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
@@ -55,6 +55,7 @@ const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   lt: (a, b) => (a < b ? 1 : 0),
   le: (a, b) => (a <= b ? 1 : 0),
   eq: (a, b) => (a === b ? 1 : 0),
+  leakyReluGrad: (a, b, p) => (a > 0 ? b : p * b),
 };
 
 /** Visits every index of `outShape`, calling fn(outIndex, offsets...) with one offset per input stride set. */
@@ -118,15 +119,15 @@ export const jsBackend: Backend = {
     return out;
   },
 
-  binary(op, a, aShape, b, bShape, outShape) {
+  binary(op, a, aShape, b, bShape, outShape, param = 0) {
     const f = binaryFns[op];
     const out = new Float32Array(size(outShape));
     if (a.length === out.length && b.length === out.length) {
-      for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
+      for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i], param);
       return out;
     }
     forEachBroadcast(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)], (o, offs) => {
-      out[o] = f(a[offs[0]], b[offs[1]]);
+      out[o] = f(a[offs[0]], b[offs[1]], param);
     });
     return out;
   },

@@ -17,7 +17,7 @@ import type { Backend, BinaryOp, Conv2dParams, Shape, UnaryOp, Window2d } from '
 /** The raw addon surface (see native/src/addon.cc). */
 export interface NativeAddon {
   unary(op: number, x: Float32Array, param: number): Float32Array;
-  binary(op: number, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, outShape: Shape): Float32Array;
+  binary(op: number, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, outShape: Shape, param: number): Float32Array;
   where(c: Float32Array, cs: Shape, a: Float32Array, as: Shape, b: Float32Array, bs: Shape, os: Shape): Float32Array;
   reduceSum(x: Float32Array, shape: Shape, axes: readonly number[]): Float32Array;
   reduceMax(x: Float32Array, shape: Shape, axes: readonly number[]): Float32Array;
@@ -55,7 +55,7 @@ const UNARY: Record<UnaryOp, number> = {
   leakyRelu: 11, leakyReluMask: 12, step: 13, addScalar: 14, mulScalar: 15, powScalar: 16,
 };
 const BINARY: Record<BinaryOp, number> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, gt: 7, ge: 8, lt: 9, le: 10, eq: 11,
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, gt: 7, ge: 8, lt: 9, le: 10, eq: 11, leakyReluGrad: 12,
 };
 
 /** Where the addon is expected: <repo>/native/build/Release/gtn_native.node. */
@@ -104,10 +104,10 @@ function makeBackend(n: NativeAddon): Backend {
       if (code === undefined) throw new Error(`native unary: unknown op '${op}'`);
       return n.unary(code, x, param ?? 0);
     },
-    binary(op, a, aShape, b, bShape, outShape) {
+    binary(op, a, aShape, b, bShape, outShape, param) {
       const code = BINARY[op];
       if (code === undefined) throw new Error(`native binary: unknown op '${op}'`);
-      return n.binary(code, a, aShape, b, bShape, outShape);
+      return n.binary(code, a, aShape, b, bShape, outShape, param ?? 0);
     },
     where: (c, cs, a, as, b, bs, os) => n.where(c, cs, a, as, b, bs, os),
     reduceSum: (x, shape, axes) => n.reduceSum(x, shape, axes),

@@ -19,7 +19,13 @@ function unaryConst(op: UnaryOp, x: Tensor, param?: number): Tensor {
 function unary(name: string, op: UnaryOp, x: Tensor, vjp: (g: Tensor, out: Tensor) => Tensor, param?: number): Tensor {
   assertFloat(name, x);
   const out = unaryKernel(op, x, param);
-  return record1(name, [x], out, (g) => [vjp(g, out)]);
+  // The graph keeps only what the vjp reads: the output only if it takes it (a closure over `out` would keep
+  // its data alive for as long as the graph lives).
+  return record1(name, [x], out, vjp.length > 1 ? vjpWithOutput(vjp, out) : (g) => [vjp(g, g)]);
+}
+
+function vjpWithOutput(vjp: (g: Tensor, out: Tensor) => Tensor, out: Tensor): (g: Tensor) => Tensor[] {
+  return (g) => [vjp(g, out)];
 }
 
 export const neg = (x: Tensor): Tensor => unary('neg', 'neg', x, (g) => neg(g));
@@ -28,9 +34,19 @@ export const log = (x: Tensor): Tensor => unary('log', 'log', x, (g) => div(g, x
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', 'sqrt', x, (g, y) => div(g, mulScalar(y, 2)));
 export const tanh = (x: Tensor): Tensor => unary('tanh', 'tanh', x, (g, y) => mul(g, addScalar(neg(square(y)), 1)));
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', 'sigmoid', x, (g, y) => mul(g, mul(y, addScalar(neg(y), 1))));
-export const relu = (x: Tensor): Tensor => unary('relu', 'relu', x, (g) => mul(g, unaryConst('step', x)));
-export const leakyRelu = (x: Tensor, slope = 0.01): Tensor =>
-  unary('leakyRelu', 'leakyRelu', x, (g) => mul(g, unaryConst('leakyReluMask', x, slope)), slope);
+export const relu = (x: Tensor): Tensor => unary('relu', 'relu', x, (g) => leakyReluGrad(x, g, 0));
+export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => unary('leakyRelu', 'leakyRelu', x, (g) => leakyReluGrad(x, g, slope), slope);
+
+/**
+ * g scaled by leakyRelu's derivative at x (x > 0 ? g : slope * g), one kernel pass and no mask tensor. x enters as a
+ * constant (the derivative is piecewise constant in x), and the map is linear in g, so its own vjp is itself.
+ */
+function leakyReluGrad(x: Tensor, g: Tensor, slope: number): Tensor {
+  const shape = broadcastShapes('leakyRelu', x.shape, g.shape);
+  const out = new Tensor(B().binary('leakyReluGrad', f32(x), x.shape, f32(g), g.shape, shape, slope), shape);
+  const gShape = g.shape; // the vjp needs x's data, not g's
+  return record1('leakyReluGrad', [g], out, (gg) => [sumTo(leakyReluGrad(x, gg, slope), gShape)]);
+}
 export const abs = (x: Tensor): Tensor => unary('abs', 'abs', x, (g) => mul(g, unaryConst('sign', x)));
 export const square = (x: Tensor): Tensor => unary('square', 'square', x, (g) => mul(g, mulScalar(x, 2)));
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', 'reciprocal', x, (g, y) => neg(mul(g, square(y))));
@@ -47,22 +63,38 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, name: string): Tensor 
 
 type Operand = Tensor | number;
 
-function binary(name: string, op: BinaryOp, av: Operand, bv: Operand, vjp: (g: Tensor, a: Tensor, b: Tensor, out: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null]): Tensor {
+type BinaryVjp = (g: Tensor, a: Tensor, b: Tensor, out: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null];
+/** Which of a, b and out a binary vjp reads; the others are not kept by the graph (it holds their shapes). */
+type Saves = { a?: boolean; b?: boolean; out?: boolean };
+const SAVES_ALL: Saves = { a: true, b: true, out: true };
+
+function binary(name: string, op: BinaryOp, av: Operand, bv: Operand, vjp: BinaryVjp, saves: Saves = SAVES_ALL): Tensor {
   const a = asTensor(name, av);
   const b = asTensor(name, bv);
   const out = binaryKernel(op, a, b, name);
-  return record1(name, [a, b], out, (g, needs) => {
-    const [ga, gb] = vjp(g, a, b, out, needs);
-    return [ga && needs[0] ? sumTo(ga, a.shape) : null, gb && needs[1] ? sumTo(gb, b.shape) : null];
-  });
+  return record1(name, [a, b], out, binaryVjp(vjp, a.shape, b.shape, saves.a ? a : null, saves.b ? b : null, saves.out ? out : null));
 }
 
-export const add = (a: Operand, b: Operand): Tensor => binary('add', 'add', a, b, (g) => [g, g]);
-export const sub = (a: Operand, b: Operand): Tensor => binary('sub', 'sub', a, b, (g, _a, _b, _o, n) => [g, n[1] ? neg(g) : null]);
+// A function of its own so that the closure's context holds only the saved tensors (a closure made in
+// `binary` would share a context holding all three). An unsaved tensor reaches the vjp as a data-less stand-in.
+function binaryVjp(vjp: BinaryVjp, aShape: readonly number[], bShape: readonly number[], a: Tensor | null, b: Tensor | null, out: Tensor | null) {
+  return (g: Tensor, needs: readonly boolean[]): (Tensor | null)[] => {
+    const [ga, gb] = vjp(g, a ?? UNSAVED, b ?? UNSAVED, out ?? UNSAVED, needs);
+    return [ga && needs[0] ? sumTo(ga, aShape) : null, gb && needs[1] ? sumTo(gb, bShape) : null];
+  };
+}
+const UNSAVED = new Tensor(new Float32Array(0), [0]);
+
+export const add = (a: Operand, b: Operand): Tensor => binary('add', 'add', a, b, (g) => [g, g], {});
+// The negation goes after the sum over b's broadcast axes: on b's (often per-channel) shape, not g's.
+export const sub = (a: Operand, b: Operand): Tensor => {
+  const bShape = typeof b === 'number' ? [] : b.shape;
+  return binary('sub', 'sub', a, b, (g, _a, _b, _o, n) => [g, n[1] ? neg(sumTo(g, bShape)) : null], {});
+};
 export const mul = (a: Operand, b: Operand): Tensor =>
-  binary('mul', 'mul', a, b, (g, x, y, _o, n) => [n[0] ? mul(g, y) : null, n[1] ? mul(g, x) : null]);
+  binary('mul', 'mul', a, b, (g, x, y, _o, n) => [n[0] ? mul(g, y) : null, n[1] ? mul(g, x) : null], { a: true, b: true });
 export const div = (a: Operand, b: Operand): Tensor =>
-  binary('div', 'div', a, b, (g, _x, y, out, n) => [n[0] ? div(g, y) : null, n[1] ? neg(mul(g, div(out, y))) : null]);
+  binary('div', 'div', a, b, (g, _x, y, out, n) => [n[0] ? div(g, y) : null, n[1] ? neg(mul(g, div(out, y))) : null], { b: true, out: true });
 export const pow = (a: Operand, b: Operand): Tensor =>
   binary('pow', 'pow', a, b, (g, x, y, out, n) => [
     n[0] ? mul(g, mul(y, pow(x, sub(y, 1)))) : null,
@@ -96,8 +128,12 @@ export function where(cond: Tensor, av: Operand, bv: Operand): Tensor {
   const b = asTensor('where', bv);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
   const out = new Tensor(B().where(f32(cond), cond.shape, f32(a), a.shape, f32(b), b.shape, shape), shape);
-  return record1('where', [a, b], out, (g, needs) => [
-    needs[0] ? sumTo(where(cond, g, 0), a.shape) : null,
-    needs[1] ? sumTo(where(cond, 0, g), b.shape) : null,
-  ]);
+  return record1('where', [a, b], out, whereVjp(cond, a.shape, b.shape));
+}
+
+function whereVjp(cond: Tensor, aShape: readonly number[], bShape: readonly number[]) {
+  return (g: Tensor, needs: readonly boolean[]) => [
+    needs[0] ? sumTo(where(cond, g, 0), aShape) : null,
+    needs[1] ? sumTo(where(cond, 0, g), bShape) : null,
+  ];
 }

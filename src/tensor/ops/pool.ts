@@ -54,7 +54,8 @@ export function avgPool2d(x: Tensor, o: Pool2dOptions): Tensor {
 
 function avgPoolWith(x: Tensor, w: Window2d): Tensor {
   const out = new Tensor(B().avgPool2d(f32(x), x.shape, w), outShape(x, w));
-  return record1('avgPool2d', [x], out, (g) => [avgPoolBackward(g, x.shape, w)]);
+  const xShape = x.shape; // the vjp needs x's shape, not its data
+  return record1('avgPool2d', [x], out, (g) => [avgPoolBackward(g, xShape, w)]);
 }
 
 function avgPoolBackward(g: Tensor, xShape: readonly number[], w: Window2d): Tensor {

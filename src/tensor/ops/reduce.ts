@@ -18,7 +18,10 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepdims = fal
   assertFloat('sum', x);
   const ax = normAxes('sum', axes, x.rank);
   const out = new Tensor(B().reduceSum(f32(x), x.shape, ax), resultShape(x.shape, ax, keepdims));
-  return record1('sum', [x], out, (g) => [broadcastTo(reshape(g, keptShape(x.shape, ax)), x.shape)]);
+  // The cotangent stays at the kept shape: autograd broadcasts it (BROADCAST_COTANGENT) only where needed;
+  // the vjp holds that shape, not x.
+  const kept = keptShape(x.shape, ax);
+  return record1('sum', [x], out, (g) => [reshape(g, kept)]);
 }
 
 export function mean(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {

@@ -20,7 +20,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (sameShape(s, x.shape)) return x;
   const out = new Tensor(x.data, s, x.dtype);
-  return record1('reshape', [x], out, (g) => [reshape(g, x.shape)]);
+  // Vjps hold the shapes they need, not the tensors: the graph keeps only the data vjps read (GraphRef).
+  const xShape = x.shape;
+  return record1('reshape', [x], out, (g) => [reshape(g, xShape)]);
 }
 
 export function flatten(x: Tensor, startAxis = 1): Tensor {
@@ -46,7 +48,8 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (!sameShape(b, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const zero = new Float32Array(1);
   const out = new Tensor(B().binary('add', f32(x), x.shape, zero, [], shape), shape);
-  return record1('broadcastTo', [x], out, (g) => [sumTo(g, x.shape)]);
+  const xShape = x.shape;
+  return record1('broadcastTo', [x], out, (g) => [sumTo(g, xShape)]);
 }
 
 /** Sums g over the axes along which `shape` was broadcast to g's shape. */
@@ -92,7 +95,8 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
   });
   if (sameShape(sz, x.shape)) return x;
   const out = new Tensor(B().slice(f32(x), x.shape, begin, sz), sz);
-  return record1('slice', [x], out, (g) => [padZero(g, begin, x.shape.map((d, i) => d - begin[i] - sz[i]))]);
+  const after = x.shape.map((d, i) => d - begin[i] - sz[i]);
+  return record1('slice', [x], out, (g) => [padZero(g, begin, after)]);
 }
 
 /** Zero padding: before[i] zeros ahead of axis i and after[i] behind it. */
@@ -103,7 +107,8 @@ export function padZero(x: Tensor, before: readonly number[], after: readonly nu
   }
   if (before.every((p) => p === 0) && after.every((p) => p === 0)) return x;
   const out = new Tensor(B().padZero(f32(x), x.shape, before, after), x.shape.map((d, i) => d + before[i] + after[i]));
-  return record1('padZero', [x], out, (g) => [slice(g, before, x.shape)]);
+  const xShape = x.shape;
+  return record1('padZero', [x], out, (g) => [slice(g, before, xShape)]);
 }
 
 /** Split along an axis into pieces of the given sizes. */
@@ -131,10 +136,15 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 1) return xs[0];
   const shape = xs[0].shape.map((d, i) => (i === a ? xs.reduce((s, t) => s + t.shape[a], 0) : d));
   const out = new Tensor(B().concat(xs.map(f32), xs.map((t) => t.shape), a), shape);
-  return record1('concat', xs, out, (g, needs) => {
-    const parts = split(g, xs.map((t) => t.shape[a]), a);
+  const sizes = xs.map((t) => t.shape[a]);
+  return record1('concat', xs, out, concatVjp(sizes, a));
+}
+
+function concatVjp(sizes: readonly number[], a: number) {
+  return (g: Tensor, needs: readonly boolean[]) => {
+    const parts = split(g, sizes, a);
     return parts.map((p, i) => (needs[i] ? p : null));
-  });
+  };
 }
 
 // A gather remembers its source and indices, so that a gather of a gather (upsample then reflect-pad, say)
@@ -162,7 +172,8 @@ export function gatherFlat(x: Tensor, idx: Int32Array, shape: readonly number[])
   if (prior) return gatherFlat(prior.src, compose(prior.idx, idx), shape);
   const out = new Tensor(B().gather(f32(x), idx), shape);
   gatherSources.set(out, { src: x, idx });
-  return record1('gather', [x], out, (g) => [scatterAddFlat(g, idx, x.shape)]);
+  const xShape = x.shape;
+  return record1('gather', [x], out, (g) => [scatterAddFlat(g, idx, xShape)]);
 }
 
 /** zeros(shape) with g[i] added at flat position idx[i]; the transpose of gatherFlat. */
@@ -170,12 +181,14 @@ export function scatterAddFlat(g: Tensor, idx: Int32Array, shape: readonly numbe
   assertFloat('scatterAdd', g);
   if (g.size !== idx.length) throw new ShapeError(`scatterAdd: ${idx.length} indices for ${g.size} values`);
   const out = new Tensor(B().scatterAdd(f32(g), idx, sizeOf(shape)), shape);
-  return record1('scatterAdd', [g], out, (h) => [gatherFlat(h, idx, g.shape)]);
+  const gShape = g.shape;
+  return record1('scatterAdd', [g], out, (h) => [gatherFlat(h, idx, gShape)]);
 }
 
 /** Records a tensor computed by a kernel as x.flat[idx] (used by max pooling, which finds idx itself). */
 export function asGathered(op: string, x: Tensor, out: Tensor, idx: Int32Array): Tensor {
-  return record(op, [x], [out], (gs) => [scatterAddFlat(gs[0]!, idx, x.shape)])[0];
+  const xShape = x.shape; // max pooling's input (often the largest activation) is not kept
+  return record(op, [x], [out], (gs) => [scatterAddFlat(gs[0]!, idx, xShape)])[0];
 }
 
 function checkIndices(op: string, idx: Int32Array, n: number): void {
