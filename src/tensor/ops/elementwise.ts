@@ -34,8 +34,15 @@ export const log = (x: Tensor): Tensor => unary('log', 'log', x, (g) => div(g, x
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', 'sqrt', x, (g, y) => div(g, mulScalar(y, 2)));
 export const tanh = (x: Tensor): Tensor => unary('tanh', 'tanh', x, (g, y) => mul(g, addScalar(neg(square(y)), 1)));
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', 'sigmoid', x, (g, y) => mul(g, mul(y, addScalar(neg(y), 1))));
-export const relu = (x: Tensor): Tensor => unary('relu', 'relu', x, (g) => leakyReluGrad(x, g, 0));
-export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => unary('leakyRelu', 'leakyRelu', x, (g) => leakyReluGrad(x, g, slope), slope);
+// The derivative is read off the output (y > 0 exactly where x > 0, for any slope >= 0): the graph keeps y,
+// which the next layer keeps anyway, and not x.
+export const relu = (x: Tensor): Tensor => unary('relu', 'relu', x, (g, y) => leakyReluGrad(y, g, 0));
+export const leakyRelu = (x: Tensor, slope = 0.01): Tensor =>
+  // (A negative slope flips the sign: then the input is read. Two functions, so that a closure over x in one
+  // does not keep x in the other's context.)
+  slope >= 0 ? unary('leakyRelu', 'leakyRelu', x, leakyReluVjpFromOutput(slope), slope) : leakyReluFromInput(x, slope);
+const leakyReluVjpFromOutput = (slope: number) => (g: Tensor, y: Tensor) => leakyReluGrad(y, g, slope);
+const leakyReluFromInput = (x: Tensor, slope: number): Tensor => unary('leakyRelu', 'leakyRelu', x, (g) => leakyReluGrad(x, g, slope), slope);
 
 /**
  * g scaled by leakyRelu's derivative at x (x > 0 ? g : slope * g), one kernel pass and no mask tensor. x enters as a

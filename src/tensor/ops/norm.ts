@@ -36,11 +36,16 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-
   const r = B().batchNorm(f32(x), x.shape, f32(gamma), f32(beta), eps);
   const st = statShape(x);
   const outs = [new Tensor(r.y, x.shape), new Tensor(r.mean, st), new Tensor(r.variance, st)];
-  const [y, mean, variance] = record('batchNorm', [x, gamma, beta], outs, (gs, needs) => {
-    const [dx, dgamma, dbeta] = batchNormBackward(x, gamma, outs[1], outs[2], eps, gs[0], gs[1], gs[2]);
-    return [needs[0] ? dx : null, needs[1] ? reshape(dgamma, gamma.shape) : null, needs[2] ? reshape(dbeta, beta.shape) : null];
-  });
+  const [y, mean, variance] = record('batchNorm', [x, gamma, beta], outs, batchNormVjp(x, gamma, outs[1], outs[2], beta.shape, eps));
   return { y, mean, variance };
+}
+
+// Its own function so that the vjp holds x, gamma and the statistics but not the output y.
+function batchNormVjp(x: Tensor, gamma: Tensor, mean: Tensor, variance: Tensor, betaShape: readonly number[], eps: number) {
+  return (gs: readonly (Tensor | null)[], needs: readonly boolean[]): (Tensor | null)[] => {
+    const [dx, dgamma, dbeta] = batchNormBackward(x, gamma, mean, variance, eps, gs[0], gs[1], gs[2]);
+    return [needs[0] ? dx : null, needs[1] ? reshape(dgamma, gamma.shape) : null, needs[2] ? reshape(dbeta, betaShape) : null];
+  };
 }
 
 /** The vjp of batchNormTrain as an op: -> [dx, dgamma [C], dbeta [C]]. */
