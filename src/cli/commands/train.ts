@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { GtnError } from '../../errors.js';
 import { PRESET_NAMES, parseConfig, presetConfig, type TrainConfig } from '../../gtn/config.js';
-import { train, type TrainEvent } from '../../gtn/trainer.js';
+import { readRunConfig, train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
 import { trackRun } from '../../records/index.js';
 import { readArchs } from '../../nas/archFile.js';
@@ -140,7 +140,7 @@ export function registerTrainCommand(program: Command): void {
     .action(async (f: TrainFlags) => {
       if (f.resume) {
         const records = trackRun(f.resume);
-        const show = progress(Number.NaN, true);
+        const show = progress(readRunConfig(f.resume).meta.iterations, true); // the total, for 'iteration i/N' lines
         const s = await train(f.resume, null, { resume: true, onEvent: (e) => (show(e), records.update()) }).finally(() => records.close());
         console.log(JSON.stringify({ run: f.resume, iterations: s.iteration, bestValidation: s.bestValidation, skipped: s.totalSkips }));
         return;
