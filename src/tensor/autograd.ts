@@ -44,11 +44,10 @@ export function record(op: string, inputs: readonly Tensor[], outputs: Tensor[],
   if (!recording || !inputs.some((t) => t.requiresGrad)) return outputs;
   const refs = outputs.map((t) => t.ref);
   const node: Node = { op, inputs: inputs.map((t) => t.ref), vjp, vjpAccumulate, outputs: refs, id: freshId() };
-  refs.forEach((r, i) => {
+  for (const r of refs) {
     r.requiresGrad = true;
     r.node = node;
-    r.outputIndex = i;
-  });
+  }
   return outputs;
 }
 

@@ -14,8 +14,6 @@ export class GraphRef {
   /** Set by the autodiff recorder when the tensor depends on a tensor whose gradient is tracked. */
   requiresGrad = false;
   node: Node | null = null;
-  /** Which output of `node` the tensor is. */
-  outputIndex = 0;
   constructor(
     readonly id: number,
     readonly shape: readonly number[],
