@@ -11,7 +11,8 @@ bool blocked_conv_enabled();
 
 // Whether the blocked kernels handle this geometry and are the faster path for it (stride 1, one group, output rows
 // of at least one full vector, few channels; `weight` asks for the weight gradient, whose kernel wins only at
-// smaller channel counts). Measured: README, "Speed".
+// smaller channel counts; on AVX-512, also narrower maps and the weight gradient of 3-wide kernels when the
+// channels fill 32 lanes). Measured: README, "Speed".
 bool blocked_conv_applies(const ConvGeom& g, bool weight = false);
 
 void blocked_conv_forward(const float* x, const float* w, float* out, const ConvGeom& g);

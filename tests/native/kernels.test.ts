@@ -262,6 +262,11 @@ const convCases: ConvCase[] = [
   { N: 2, C: 16, H: 16, W: 17, O: 9, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'NB201 stage 2, odd width (blocked)' },
   { N: 2, C: 16, H: 8, W: 8, O: 16, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'NB201 stage 3 (8 wide: GEMM)' },
   { N: 2, C: 5, H: 11, W: 21, O: 13, kh: 3, kw: 2, p: { stride: [1, 1], pad: [2, 0, 1, 0], groups: 1 }, what: 'blocked, ragged blocks, lopsided padding' },
+  // output channels in the vector lanes (AVX-512, multiples of 32 outputs): ragged (channel, row) blocks of the
+  // weight gradient, column blocks of 10 and 11, a 5x3 kernel, lopsided padding, 8 wide maps
+  { N: 3, C: 5, H: 9, W: 20, O: 32, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 2, 1, 1], groups: 1 }, what: 'lanes: 32 outputs, 5 inputs' },
+  { N: 2, C: 32, H: 7, W: 11, O: 64, kh: 5, kw: 3, p: { stride: [1, 1], pad: [2, 2, 1, 1], groups: 1 }, what: 'lanes: 5x3, 11 wide' },
+  { N: 3, C: 64, H: 8, W: 8, O: 32, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: 8x8, 64 -> 32' },
 ];
 test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqrt(k)), both native paths', { skip }, () => {
   assert.ok(addon);
@@ -374,6 +379,9 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
   const x20 = randn(4 * 8 * 400);
   const w20 = randn(12 * 8 * 9);
   const g20 = randn(4 * 12 * 400);
+  const x32 = randn(3 * 32 * 196);
+  const w32 = randn(64 * 32 * 9);
+  const g32 = randn(3 * 64 * 196);
   // 2^17 terms onto 5,000 outputs: many terms per output, so the summation order shows in the bits
   const sIdx = Int32Array.from({ length: 1 << 17 }, (_, i) => (i * 7919 + (i >> 3)) % 5000);
   const run = () => [
@@ -390,6 +398,10 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
     nb.conv2d(x20, [4, 8, 20, 20], w20, [12, 8, 3, 3], p),
     nb.conv2dBackwardInput(g20, [4, 12, 20, 20], w20, [12, 8, 3, 3], [4, 8, 20, 20], p),
     nb.conv2dBackwardWeight(x20, [4, 8, 20, 20], g20, [4, 12, 20, 20], [12, 8, 3, 3], p),
+    // output channels in the lanes (32 -> 64 at 14x14: the cpu preset's second conv)
+    nb.conv2d(x32, [3, 32, 14, 14], w32, [64, 32, 3, 3], p),
+    nb.conv2dBackwardInput(g32, [3, 64, 14, 14], w32, [64, 32, 3, 3], [3, 32, 14, 14], p),
+    nb.conv2dBackwardWeight(x32, [3, 32, 14, 14], g32, [3, 64, 14, 14], [64, 32, 3, 3], p),
     // direct path (one output channel)
     nb.conv2d(x, xs, w.subarray(0, 144), [1, 16, 3, 3], p),
     nb.conv2dBackwardInput(g.subarray(0, 6 * 196), [6, 1, 14, 14], w.subarray(0, 144), [1, 16, 3, 3], xs, p),
