@@ -5,6 +5,7 @@
 #include "norm.h"
 
 #include <cmath>
+#include <vector>
 
 #include "pool.h"
 
@@ -31,11 +32,41 @@ double channel_sum(int64_t N, int64_t C, int64_t S, int64_t c, F term) {
 
 int64_t grain(int64_t N, int64_t S) { return N * S >= 4096 ? 1 : 64; }
 
+// Per-channel sums of term(i) for channels [c0, c1) of a [N, C] array (one position per channel: batch norm after a
+// linear layer), in double, images in order: the same sums as channel_sum (whose 16 partial sums then hold one
+// term each), but walking rows so the loop runs over contiguous channels instead of folding 16 lanes per term.
+template <typename F>
+void row_sums(int64_t N, int64_t C, int64_t c0, int64_t c1, double* out, F term) {
+  for (int64_t c = c0; c < c1; ++c) out[c - c0] = 0.0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = c0; c < c1; ++c) out[c - c0] += (double)term(n * C + c, c);
+}
+
+// Channel ranges of [N, C] arrays: whole cache lines of channels per task.
+constexpr int64_t kRowGrain = 64;
+
 }  // namespace
 
 void batchnorm_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
                        float* y, float* mean, float* var) {
   const double M = (double)(N * S);
+  if (S == 1) {
+    parallel_for(C, kRowGrain, 1, [&](int64_t c0, int64_t c1) {
+      std::vector<double> acc((size_t)(c1 - c0));
+      row_sums(N, C, c0, c1, acc.data(), [&](int64_t i, int64_t) { return x[i]; });
+      for (int64_t c = c0; c < c1; ++c) mean[c] = (float)(acc[c - c0] / M);
+      row_sums(N, C, c0, c1, acc.data(), [&](int64_t i, int64_t c) {
+        const float d = x[i] - mean[c];
+        return d * d;
+      });
+      for (int64_t c = c0; c < c1; ++c) var[c] = (float)(acc[c - c0] / M);
+      std::vector<float> scale((size_t)(c1 - c0));
+      for (int64_t c = c0; c < c1; ++c) scale[c - c0] = gamma[c] / std::sqrt(var[c] + eps);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = c0; c < c1; ++c) y[n * C + c] = (x[n * C + c] - mean[c]) * scale[c - c0] + beta[c];
+    });
+    return;
+  }
   parallel_for(C, grain(N, S), 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float m = (float)(channel_sum(N, C, S, c, [&](int64_t i) { return x[i]; }) / M);
@@ -60,6 +91,36 @@ void batchnorm_backward(const float* x, int64_t N, int64_t C, int64_t S, const f
                         const float* var, float eps, const float* gy, const float* gmean, const float* gvar, float* dx,
                         float* dgamma, float* dbeta) {
   const double M = (double)(N * S);
+  if (S == 1) {
+    parallel_for(C, kRowGrain, 1, [&](int64_t c0, int64_t c1) {
+      const int64_t w = c1 - c0;
+      std::vector<double> sgy((size_t)w, 0.0), sgyc((size_t)w, 0.0);
+      std::vector<float> a((size_t)w), b((size_t)w), k((size_t)w), gm((size_t)w), gv((size_t)w);
+      if (gy) {
+        row_sums(N, C, c0, c1, sgy.data(), [&](int64_t i, int64_t) { return gy[i]; });
+        row_sums(N, C, c0, c1, sgyc.data(), [&](int64_t i, int64_t c) { return gy[i] * (x[i] - mean[c]); });
+      }
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t q = c - c0;
+        const float invstd = 1.f / std::sqrt(var[c] + eps);
+        dbeta[c] = (float)sgy[q];
+        dgamma[c] = (float)(sgyc[q] * invstd);
+        a[q] = gamma[c] * invstd;
+        b[q] = (float)(sgy[q] / M);
+        k[q] = (float)(sgyc[q] / M) * invstd * invstd;
+        gm[q] = gmean ? (float)(gmean[c] / M) : 0.f;
+        gv[q] = gvar ? (float)(2.0 * gvar[c] / M) : 0.f;
+      }
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = c0; c < c1; ++c) {
+          const int64_t q = c - c0, i = n * C + c;
+          const float d = x[i] - mean[c];
+          const float g = gy ? gy[i] : 0.f;
+          dx[i] = a[q] * (g - b[q] - d * k[q]) + gm[q] + gv[q] * d;
+        }
+    });
+    return;
+  }
   parallel_for(C, grain(N, S), 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float m = mean[c];

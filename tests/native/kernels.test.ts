@@ -325,7 +325,7 @@ test('maxPool2d / avgPool2d / avgPool2dBackward match js (max exact, avg rel < 1
 
 // ------------------------------------------------------------------ batch norm
 test('batchNorm / batchNormBackward match js (rel < 2e-6 sqrt(k)), with and without statistic cotangents', { skip }, () => {
-  const shapes: Shape[] = [[4, 3, 5, 7], [64, 8, 32, 32], [9, 5], [1, 2, 1, 1], [3, 17, 33]];
+  const shapes: Shape[] = [[4, 3, 5, 7], [64, 8, 32, 32], [9, 5], [1, 2, 1, 1], [3, 17, 33], [33, 300]];
   for (const xs of shapes) {
     const c = xs[1];
     const k = size(xs) / c;
@@ -406,6 +406,8 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
     nb.conv2d(x, xs, w.subarray(0, 144), [1, 16, 3, 3], p),
     nb.conv2dBackwardInput(g.subarray(0, 6 * 196), [6, 1, 14, 14], w.subarray(0, 144), [1, 16, 3, 3], xs, p),
     nb.conv2dBackwardWeight(x, xs, g.subarray(0, 6 * 196), [6, 1, 14, 14], [1, 16, 3, 3], p),
+    // batch norm after a linear layer ([N, C]: channel ranges on the pool)
+    nb.batchNorm(big.subarray(0, 64 * 700), [64, 700], big.subarray(0, 700), big.subarray(700, 1400), 1e-5).y,
     nb.reduceSum(big, [1 << 20], [0]),
     nb.reduceSum(big, [256, 64, 64], [0, 2]),
     nb.reduceSum(big, [1024, 1024], [0]),
