@@ -150,61 +150,49 @@ void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const 
 // The weight gradient with output channels in the lanes: dw[o][c][i][j] = sum over images and output pixels of
 // gy[o][pixel] * x[c][pixel shifted by (i, j)]. A register block is NT (c, i) pairs x 3 taps j x 32 channels
 // (2 x 3 x NT zmm); per pixel, the 32 gradients (gy transposed to [pixel][O]) are loaded once and each input
-// value broadcast once. Every dw element sums its terms in (image, row, column) order, whatever the partition.
+// value broadcast once. Registers sum one image, then are added to `sum`: a task walks the images in order and,
+// for each, all of its (c, i) blocks while that image's gradients (Ho * Wo * 32 floats) sit in L1. Every dw
+// element sums its terms in (image, row, column) order, whatever the partition.
 template <int NT>
-__attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void wg_block(
-    const float* xp, const float* gt, int64_t N, int64_t C, int64_t O, int64_t Hp, int64_t Wp, int64_t Ho, int64_t Wo,
-    const int64_t* toff, int64_t ob0, float* res /* [NT][3][CB] */) {
+__attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void wg_image(
+    const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo, const int64_t* toff, float* sum) {
   constexpr int KW = 3;
-  // Registers sum one image; `sum` adds the images in order (shorter float sums than one chain of N * P terms).
-  __m512 s0[NT][KW], s1[NT][KW];
+  __m512 a0[NT][KW], a1[NT][KW];
   for (int t = 0; t < NT; ++t)
-    for (int j = 0; j < KW; ++j) s0[t][j] = s1[t][j] = _mm512_setzero_ps();
-  const int64_t P = Ho * Wo;
-  for (int64_t n = 0; n < N; ++n) {
-    __m512 a0[NT][KW], a1[NT][KW];
-    for (int t = 0; t < NT; ++t)
-      for (int j = 0; j < KW; ++j) a0[t][j] = a1[t][j] = _mm512_setzero_ps();
-    const float* xn = xp + n * C * Hp * Wp;
-    const float* gn = gt + n * P * O + ob0;
-    for (int64_t oh = 0; oh < Ho; ++oh)
-      for (int64_t ow = 0; ow < Wo; ++ow) {
-        const float* gv = gn + (oh * Wo + ow) * O;
-        const __m512 g0 = _mm512_loadu_ps(gv), g1 = _mm512_loadu_ps(gv + 16);
-        const float* xb = xn + oh * Wp + ow;
-        for (int t = 0; t < NT; ++t)
-          for (int j = 0; j < KW; ++j) {
-            const __m512 xv = _mm512_set1_ps(xb[toff[t] + j]);
-            a0[t][j] = _mm512_fmadd_ps(g0, xv, a0[t][j]);
-            a1[t][j] = _mm512_fmadd_ps(g1, xv, a1[t][j]);
-          }
-      }
-    for (int t = 0; t < NT; ++t)
-      for (int j = 0; j < KW; ++j) {
-        s0[t][j] = _mm512_add_ps(s0[t][j], a0[t][j]);
-        s1[t][j] = _mm512_add_ps(s1[t][j], a1[t][j]);
-      }
-  }
+    for (int j = 0; j < KW; ++j) a0[t][j] = a1[t][j] = _mm512_setzero_ps();
+  for (int64_t oh = 0; oh < Ho; ++oh)
+    for (int64_t ow = 0; ow < Wo; ++ow) {
+      const float* gv = gn + (oh * Wo + ow) * O;
+      const __m512 g0 = _mm512_loadu_ps(gv), g1 = _mm512_loadu_ps(gv + 16);
+      const float* xb = xn + oh * Wp + ow;
+      for (int t = 0; t < NT; ++t)
+        for (int j = 0; j < KW; ++j) {
+          const __m512 xv = _mm512_set1_ps(xb[toff[t] + j]);
+          a0[t][j] = _mm512_fmadd_ps(g0, xv, a0[t][j]);
+          a1[t][j] = _mm512_fmadd_ps(g1, xv, a1[t][j]);
+        }
+    }
   for (int t = 0; t < NT; ++t)
     for (int j = 0; j < KW; ++j) {
-      _mm512_storeu_ps(res + (t * KW + j) * CB, s0[t][j]);
-      _mm512_storeu_ps(res + (t * KW + j) * CB + 16, s1[t][j]);
+      float* s0 = sum + (t * KW + j) * CB;
+      _mm512_storeu_ps(s0, _mm512_add_ps(_mm512_loadu_ps(s0), a0[t][j]));
+      _mm512_storeu_ps(s0 + 16, _mm512_add_ps(_mm512_loadu_ps(s0 + 16), a1[t][j]));
     }
 }
 
-constexpr int kWgNT = 4;
+constexpr int kWgNT = 4;  // (c, i) pairs per register block
 template <int NT>
-void wg_dispatch(int nt, const float* xp, const float* gt, int64_t N, int64_t C, int64_t O, int64_t Hp, int64_t Wp,
-                 int64_t Ho, int64_t Wo, const int64_t* toff, int64_t ob0, float* res) {
+void wg_dispatch(int nt, const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo,
+                 const int64_t* toff, float* sum) {
   if constexpr (NT > 1) {
-    if (nt < NT) return wg_dispatch<NT - 1>(nt, xp, gt, N, C, O, Hp, Wp, Ho, Wo, toff, ob0, res);
+    if (nt < NT) return wg_dispatch<NT - 1>(nt, xn, gn, O, Wp, Ho, Wo, toff, sum);
   }
-  wg_block<NT>(xp, gt, N, C, O, Hp, Wp, Ho, Wo, toff, ob0, res);
+  wg_image<NT>(xn, gn, O, Wp, Ho, Wo, toff, sum);
 }
 
 bool wg_cb_applies(const ConvGeom& g) {
-  return has_avx512() && g.C >= 4 && g.sh == 1 && g.sw == 1 && g.G == 1 && g.kw == 3 && g.kh <= 7 && g.O % CB == 0 && g.pt < g.kh &&
-         g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
+  return has_avx512() && g.C >= 4 && g.sh == 1 && g.sw == 1 && g.G == 1 && g.kw == 3 && g.kh <= 7 && g.O % CB == 0 &&
+         g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
 }
 
 void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& g) {
@@ -219,17 +207,29 @@ void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& 
         for (int64_t q = 0; q < P; ++q) gd[q * O + o] = gs[o * P + q];
     }
   });
+  // Tasks: (32-channel output block, chunk of (c, i) blocks), at least four per pool thread when there is enough.
   const int64_t tblocks = (T + kWgNT - 1) / kWgNT, oblocks = O / CB;
-  parallel_for(tblocks * oblocks, 1, 1, [&](int64_t b0, int64_t b1) {
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(tblocks, (4 * num_threads() + oblocks - 1) / oblocks));
+  const int64_t per = (tblocks + chunks - 1) / chunks;
+  parallel_for(chunks * oblocks, 1, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-      const int64_t t0 = (b / oblocks) * kWgNT, ob0 = (b % oblocks) * CB, nt = std::min<int64_t>(kWgNT, T - t0);
-      int64_t toff[kWgNT];
-      for (int64_t t = 0; t < nt; ++t) toff[t] = ((t0 + t) / g.kh * Hp + (t0 + t) % g.kh) * Wp;
-      alignas(64) float res[kWgNT * 3 * CB];
-      wg_dispatch<kWgNT>((int)nt, xp.data(), gt.data(), g.N, g.C, O, Hp, Wp, g.Ho, g.Wo, toff, ob0, res);
-      for (int64_t t = 0; t < nt; ++t)
+      const int64_t ob0 = (b % oblocks) * CB, tb0 = (b / oblocks) * per, tb1 = std::min(tblocks, tb0 + per);
+      if (tb0 >= tb1) continue;
+      std::vector<float> sum((size_t)((tb1 - tb0) * kWgNT * 3 * CB), 0.f);
+      std::vector<int64_t> toff((size_t)((tb1 - tb0) * kWgNT));
+      for (int64_t t = tb0 * kWgNT; t < std::min(T, tb1 * kWgNT); ++t)
+        toff[t - tb0 * kWgNT] = (t / g.kh * Hp + t % g.kh) * Wp;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const float* xn = xp.data() + n * g.C * Hp * Wp;
+        const float* gn = gt.data() + n * P * O + ob0;
+        for (int64_t tb = tb0; tb < tb1; ++tb) {
+          const int64_t q = tb - tb0, nt = std::min<int64_t>(kWgNT, T - tb * kWgNT);
+          wg_dispatch<kWgNT>((int)nt, xn, gn, O, Wp, g.Ho, g.Wo, toff.data() + q * kWgNT, sum.data() + q * kWgNT * 3 * CB);
+        }
+      }
+      for (int64_t t = tb0 * kWgNT; t < std::min(T, tb1 * kWgNT); ++t)
         for (int64_t j = 0; j < 3; ++j)
-          for (int64_t o = 0; o < CB; ++o) dw[(ob0 + o) * T * 3 + (t0 + t) * 3 + j] = res[(t * 3 + j) * CB + o];
+          for (int64_t o = 0; o < CB; ++o) dw[(ob0 + o) * T * 3 + t * 3 + j] = sum[((t - tb0 * kWgNT) * 3 + j) * CB + o];
     }
   });
 }
