@@ -86,64 +86,67 @@ void forward_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const flo
 // channels (2 x NP zmm accumulators): per (channel, tap), two weight vectors are loaded and every input value
 // is broadcast once for both, so loads per FMA drop from ~1.1 to ~0.6 and no lane is wasted on any width.
 // Each output sums its (c, i, j) terms in order with FMAs, whatever the thread count.
-constexpr int CB = 32;  // output channels per block (two zmm)
 
 bool has_avx512() {
   static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
   return yes;
 }
 
-// out[o][oh][ow0 + p] for p < NP and the CB channels of block wt ([C][kh][kw][CB]), o < nob valid.
-template <int NP>
-__attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void cb_block(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt,
-                                                     int64_t kh, int64_t kw, int64_t oh, int64_t ow0, float* out,
-                                                     int64_t HoWo, int64_t Wo, int64_t nob) {
-  __m512 a0[NP], a1[NP];
-  for (int p = 0; p < NP; ++p) a0[p] = a1[p] = _mm512_setzero_ps();
+// out[o][oh][ow0 + p] for p < NP and the 16 * NV channels of block wt ([C][kh][kw][16 * NV]), o < nob valid.
+template <int NV, int NP>
+__attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void cb_block(
+    const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t kh, int64_t kw, int64_t oh, int64_t ow0,
+    float* out, int64_t HoWo, int64_t Wo, int64_t nob) {
+  constexpr int B = 16 * NV;
+  __m512 a[NV][NP];
+  for (int v = 0; v < NV; ++v)
+    for (int p = 0; p < NP; ++p) a[v][p] = _mm512_setzero_ps();
   const float* wv = wt;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t i = 0; i < kh; ++i) {
       const float* xr = xp + (c * Hp + oh + i) * Wp + ow0;
-      for (int64_t j = 0; j < kw; ++j, wv += CB) {
-        const __m512 w0 = _mm512_loadu_ps(wv), w1 = _mm512_loadu_ps(wv + 16);
+      for (int64_t j = 0; j < kw; ++j, wv += B) {
+        __m512 w[NV];
+        for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_ps(wv + 16 * v);
         for (int p = 0; p < NP; ++p) {
           const __m512 xb = _mm512_set1_ps(xr[p + j]);
-          a0[p] = _mm512_fmadd_ps(w0, xb, a0[p]);
-          a1[p] = _mm512_fmadd_ps(w1, xb, a1[p]);
+          for (int v = 0; v < NV; ++v) a[v][p] = _mm512_fmadd_ps(w[v], xb, a[v][p]);
         }
       }
     }
-  alignas(64) float t[NP][CB];
-  for (int p = 0; p < NP; ++p) {
-    _mm512_store_ps(t[p], a0[p]);
-    _mm512_store_ps(t[p] + 16, a1[p]);
-  }
+  alignas(64) float t[NP][B];
+  for (int p = 0; p < NP; ++p)
+    for (int v = 0; v < NV; ++v) _mm512_store_ps(t[p] + 16 * v, a[v][p]);
   float* o = out + oh * Wo + ow0;
   for (int64_t b = 0; b < nob; ++b)
     for (int p = 0; p < NP; ++p) o[b * HoWo + p] = t[p][b];
 }
 
-constexpr int kMaxNP = 14;
-template <int NP>
+// Columns per register block: 2 x 14 or 1 x 24 accumulators of the 32 zmm registers.
+constexpr int max_np(int NV) { return NV == 2 ? 14 : 24; }
+
+template <int NV, int NP>
 void cb_dispatch(int np, const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t kh, int64_t kw,
                  int64_t oh, int64_t ow0, float* out, int64_t HoWo, int64_t Wo, int64_t nob) {
   if constexpr (NP > 1) {
-    if (np < NP) return cb_dispatch<NP - 1>(np, xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
+    if (np < NP) return cb_dispatch<NV, NP - 1>(np, xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
   }
-  cb_block<NP>(xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
+  cb_block<NV, NP>(xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
 }
 
-// The whole image: output columns in blocks of at most kMaxNP, as even as possible (28 -> 14 + 14).
-void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t O, int64_t kh, int64_t kw,
-                      int64_t Ho, int64_t Wo, float* out) {
-  const int64_t nblk = (Wo + kMaxNP - 1) / kMaxNP, np = (Wo + nblk - 1) / nblk;
-  for (int64_t ob0 = 0; ob0 < O; ob0 += CB) {
-    const float* wblk = wt + (ob0 / CB) * C * kh * kw * CB;
-    const int64_t nob = std::min<int64_t>(CB, O - ob0);
+// The whole image: output columns in blocks of at most max_np, as even as possible (28 -> 14 + 14).
+template <int NV>
+void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t O, int64_t kh,
+                      int64_t kw, int64_t Ho, int64_t Wo, float* out) {
+  constexpr int B = 16 * NV;
+  const int64_t nblk = (Wo + max_np(NV) - 1) / max_np(NV), np = (Wo + nblk - 1) / nblk;
+  for (int64_t ob0 = 0; ob0 < O; ob0 += B) {
+    const float* wblk = wt + (ob0 / B) * C * kh * kw * B;
+    const int64_t nob = std::min<int64_t>(B, O - ob0);
     for (int64_t oh = 0; oh < Ho; ++oh)
       for (int64_t ow0 = 0; ow0 < Wo; ow0 += np)
-        cb_dispatch<kMaxNP>((int)std::min<int64_t>(np, Wo - ow0), xp, C, Hp, Wp, wblk, kh, kw, oh, ow0,
-                            out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
+        cb_dispatch<NV, max_np(NV)>((int)std::min<int64_t>(np, Wo - ow0), xp, C, Hp, Wp, wblk, kh, kw, oh, ow0,
+                                    out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
   }
 }
 
@@ -153,48 +156,52 @@ void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const 
 // value broadcast once. Registers sum one image, then are added to `sum`: a task walks the images in order and,
 // for each, all of its (c, i) blocks while that image's gradients (Ho * Wo * 32 floats) sit in L1. Every dw
 // element sums its terms in (image, row, column) order, whatever the partition.
-template <int NT>
+template <int NV, int NT>
 __attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void wg_image(
     const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo, const int64_t* toff, float* sum) {
-  constexpr int KW = 3;
-  __m512 a0[NT][KW], a1[NT][KW];
-  for (int t = 0; t < NT; ++t)
-    for (int j = 0; j < KW; ++j) a0[t][j] = a1[t][j] = _mm512_setzero_ps();
+  constexpr int KW = 3, B = 16 * NV;
+  __m512 a[NV][NT][KW];
+  for (int v = 0; v < NV; ++v)
+    for (int t = 0; t < NT; ++t)
+      for (int j = 0; j < KW; ++j) a[v][t][j] = _mm512_setzero_ps();
   for (int64_t oh = 0; oh < Ho; ++oh)
     for (int64_t ow = 0; ow < Wo; ++ow) {
-      const float* gv = gn + (oh * Wo + ow) * O;
-      const __m512 g0 = _mm512_loadu_ps(gv), g1 = _mm512_loadu_ps(gv + 16);
+      const float* gp = gn + (oh * Wo + ow) * O;
+      __m512 gv[NV];
+      for (int v = 0; v < NV; ++v) gv[v] = _mm512_loadu_ps(gp + 16 * v);
       const float* xb = xn + oh * Wp + ow;
       for (int t = 0; t < NT; ++t)
         for (int j = 0; j < KW; ++j) {
           const __m512 xv = _mm512_set1_ps(xb[toff[t] + j]);
-          a0[t][j] = _mm512_fmadd_ps(g0, xv, a0[t][j]);
-          a1[t][j] = _mm512_fmadd_ps(g1, xv, a1[t][j]);
+          for (int v = 0; v < NV; ++v) a[v][t][j] = _mm512_fmadd_ps(gv[v], xv, a[v][t][j]);
         }
     }
   for (int t = 0; t < NT; ++t)
-    for (int j = 0; j < KW; ++j) {
-      float* s0 = sum + (t * KW + j) * CB;
-      _mm512_storeu_ps(s0, _mm512_add_ps(_mm512_loadu_ps(s0), a0[t][j]));
-      _mm512_storeu_ps(s0 + 16, _mm512_add_ps(_mm512_loadu_ps(s0 + 16), a1[t][j]));
-    }
+    for (int j = 0; j < KW; ++j)
+      for (int v = 0; v < NV; ++v) {
+        float* s0 = sum + (t * KW + j) * B + 16 * v;
+        _mm512_storeu_ps(s0, _mm512_add_ps(_mm512_loadu_ps(s0), a[v][t][j]));
+      }
 }
 
-constexpr int kWgNT = 4;  // (c, i) pairs per register block
-template <int NT>
+// (c, i) pairs per register block: 2 x 3 x 4 or 1 x 3 x 8 accumulators.
+constexpr int wg_nt(int NV) { return NV == 2 ? 4 : 8; }
+
+template <int NV, int NT>
 void wg_dispatch(int nt, const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo,
                  const int64_t* toff, float* sum) {
   if constexpr (NT > 1) {
-    if (nt < NT) return wg_dispatch<NT - 1>(nt, xn, gn, O, Wp, Ho, Wo, toff, sum);
+    if (nt < NT) return wg_dispatch<NV, NT - 1>(nt, xn, gn, O, Wp, Ho, Wo, toff, sum);
   }
-  wg_image<NT>(xn, gn, O, Wp, Ho, Wo, toff, sum);
+  wg_image<NV, NT>(xn, gn, O, Wp, Ho, Wo, toff, sum);
 }
 
 bool wg_cb_applies(const ConvGeom& g) {
-  return has_avx512() && g.C >= 4 && g.sh == 1 && g.sw == 1 && g.G == 1 && g.kw == 3 && g.kh <= 7 && g.O % CB == 0 &&
+  return has_avx512() && g.C >= 4 && g.sh == 1 && g.sw == 1 && g.G == 1 && g.kw == 3 && g.kh <= 7 && g.O % 16 == 0 &&
          g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
 }
 
+template <int NV>
 void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& g) {
   const int64_t Hp = g.H + g.pt + g.pb, Wp = g.W + g.pl + g.pr, P = g.Ho * g.Wo, O = g.O, T = g.C * g.kh;
   std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gt((size_t)(g.N * P * O));
@@ -207,37 +214,39 @@ void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& 
         for (int64_t q = 0; q < P; ++q) gd[q * O + o] = gs[o * P + q];
     }
   });
-  // Tasks: (32-channel output block, chunk of (c, i) blocks), at least four per pool thread when there is enough.
-  const int64_t tblocks = (T + kWgNT - 1) / kWgNT, oblocks = O / CB;
+  // Tasks: (output block of B channels, chunk of (c, i) blocks), at least four per pool thread when there is enough.
+  constexpr int B = 16 * NV, kNT = wg_nt(NV);
+  const int64_t tblocks = (T + kNT - 1) / kNT, oblocks = O / B;
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(tblocks, (4 * num_threads() + oblocks - 1) / oblocks));
   const int64_t per = (tblocks + chunks - 1) / chunks;
   parallel_for(chunks * oblocks, 1, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-      const int64_t ob0 = (b % oblocks) * CB, tb0 = (b / oblocks) * per, tb1 = std::min(tblocks, tb0 + per);
+      const int64_t ob0 = (b % oblocks) * B, tb0 = (b / oblocks) * per, tb1 = std::min(tblocks, tb0 + per);
       if (tb0 >= tb1) continue;
-      std::vector<float> sum((size_t)((tb1 - tb0) * kWgNT * 3 * CB), 0.f);
-      std::vector<int64_t> toff((size_t)((tb1 - tb0) * kWgNT));
-      for (int64_t t = tb0 * kWgNT; t < std::min(T, tb1 * kWgNT); ++t)
-        toff[t - tb0 * kWgNT] = (t / g.kh * Hp + t % g.kh) * Wp;
+      std::vector<float> sum((size_t)((tb1 - tb0) * kNT * 3 * B), 0.f);
+      std::vector<int64_t> toff((size_t)((tb1 - tb0) * kNT));
+      for (int64_t t = tb0 * kNT; t < std::min(T, tb1 * kNT); ++t)
+        toff[t - tb0 * kNT] = (t / g.kh * Hp + t % g.kh) * Wp;
       for (int64_t n = 0; n < g.N; ++n) {
         const float* xn = xp.data() + n * g.C * Hp * Wp;
         const float* gn = gt.data() + n * P * O + ob0;
         for (int64_t tb = tb0; tb < tb1; ++tb) {
-          const int64_t q = tb - tb0, nt = std::min<int64_t>(kWgNT, T - tb * kWgNT);
-          wg_dispatch<kWgNT>((int)nt, xn, gn, O, Wp, g.Ho, g.Wo, toff.data() + q * kWgNT, sum.data() + q * kWgNT * 3 * CB);
+          const int64_t q = tb - tb0, nt = std::min<int64_t>(kNT, T - tb * kNT);
+          wg_dispatch<NV, kNT>((int)nt, xn, gn, O, Wp, g.Ho, g.Wo, toff.data() + q * kNT, sum.data() + q * kNT * 3 * B);
         }
       }
-      for (int64_t t = tb0 * kWgNT; t < std::min(T, tb1 * kWgNT); ++t)
+      for (int64_t t = tb0 * kNT; t < std::min(T, tb1 * kNT); ++t)
         for (int64_t j = 0; j < 3; ++j)
-          for (int64_t o = 0; o < CB; ++o) dw[(ob0 + o) * T * 3 + t * 3 + j] = sum[((t - tb0 * kWgNT) * 3 + j) * CB + o];
+          for (int64_t o = 0; o < B; ++o) dw[(ob0 + o) * T * 3 + t * 3 + j] = sum[((t - tb0 * kNT) * 3 + j) * B + o];
     }
   });
 }
 #else
 bool has_avx512() { return false; }
-constexpr int CB = 8;
 bool wg_cb_applies(const ConvGeom&) { return false; }
+template <int NV>
 void weight_grad_cb(const float*, const float*, float*, const ConvGeom&) {}
+template <int NV>
 void forward_image_cb(const float*, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*) {}
 #endif
 
@@ -258,14 +267,15 @@ std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t k
 
 // Runs the forward kernel over every image of `in` ([N][C][H][W]) framed by (top, left, bottom, right).
 void convolve(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t bottom, int64_t left, int64_t right,
-              const std::vector<float>& wb, int64_t O, int64_t kh, int64_t kw, float* out, bool cb) {
+              const std::vector<float>& wb, int64_t O, int64_t kh, int64_t kw, float* out, int nv) {
   const int64_t Hp = H + top + bottom, Ho = Hp - kh + 1, Wo = W + left + right - kw + 1;
   const int64_t Wp = round_up(Wo, VW) + kw - 1;  // vector loads of the last block stay inside the frame
   auto image = [&](int64_t n) {
     thread_local std::vector<float> xp;
     if ((int64_t)xp.size() < C * Hp * Wp) xp.resize(C * Hp * Wp);
     frame(in + n * C * H * W, C, H, W, top, left, Hp, Wp, xp.data());
-    (cb ? forward_image_cb : forward_image)(xp.data(), C, Hp, Wp, wb.data(), O, kh, kw, Ho, Wo, out + n * O * Ho * Wo);
+    (nv == 2 ? forward_image_cb<2> : nv == 1 ? forward_image_cb<1> : forward_image)(xp.data(), C, Hp, Wp, wb.data(), O, kh,
+                                                                                     kw, Ho, Wo, out + n * O * Ho * Wo);
   };
   if (N >= 2 && num_threads() > 1)
     parallel_tasks((int)std::min<int64_t>(N, 65535), [&](int t, int nt) {
@@ -323,8 +333,9 @@ GTN_CLONES void weight_grad(const float* xp, const float* gp, int64_t N, int64_t
           }
 }
 
-// The channel-vectorised kernel, for kernels with at least 16 output channels on AVX-512 machines.
-bool use_cb(int64_t outChannels) { return has_avx512() && outChannels % CB == 0; }
+// The channels-in-lanes kernel on AVX-512 machines: vectors of output channels per block (2: 32 channels, 1: 16),
+// or 0 where the outputs do not fill whole vectors.
+int use_cb(int64_t outChannels) { return !has_avx512() ? 0 : outChannels % 32 == 0 ? 2 : outChannels % 16 == 0 ? 1 : 0; }
 
 std::atomic<int> mode{-1};  // -1: not yet read from GTN_BLOCKED_CONV
 
@@ -353,19 +364,19 @@ bool blocked_conv_applies(const ConvGeom& g, bool weight) {
 }
 
 void blocked_conv_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
-  const bool cb = use_cb(g.O);
-  convolve(x, g.N, g.C, g.H, g.W, g.pt, g.pb, g.pl, g.pr, block_weights(w, g.O, g.C, g.kh, g.kw, false, cb ? CB : OB), g.O,
-           g.kh, g.kw, out, cb);
+  const int nv = use_cb(g.O);
+  convolve(x, g.N, g.C, g.H, g.W, g.pt, g.pb, g.pl, g.pr, block_weights(w, g.O, g.C, g.kh, g.kw, false, nv ? 16 * nv : OB),
+           g.O, g.kh, g.kw, out, nv);
 }
 
 void blocked_conv_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
   // dx = gy convolved with the flipped, transposed weights over a frame of k-1-pad on each side.
   convolve(gy, g.N, g.O, g.Ho, g.Wo, g.kh - 1 - g.pt, g.kh - 1 - g.pb, g.kw - 1 - g.pl, g.kw - 1 - g.pr,
-           block_weights(w, g.O, g.C, g.kh, g.kw, true, use_cb(g.C) ? CB : OB), g.C, g.kh, g.kw, dx, use_cb(g.C));
+           block_weights(w, g.O, g.C, g.kh, g.kw, true, use_cb(g.C) ? 16 * use_cb(g.C) : OB), g.C, g.kh, g.kw, dx, use_cb(g.C));
 }
 
 void blocked_conv_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
-  if (wg_cb_applies(g)) return weight_grad_cb(x, gy, dw, g);
+  if (wg_cb_applies(g)) return g.O % 32 == 0 ? weight_grad_cb<2>(x, gy, dw, g) : weight_grad_cb<1>(x, gy, dw, g);
   const int64_t WoP = round_up(g.Wo, VW), Hp = g.H + g.pt + g.pb, Wp = WoP + g.kw - 1;
   std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gp((size_t)(g.N * g.O * g.Ho * WoP));
   parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {

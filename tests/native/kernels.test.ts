@@ -267,6 +267,8 @@ const convCases: ConvCase[] = [
   { N: 3, C: 5, H: 9, W: 20, O: 32, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 2, 1, 1], groups: 1 }, what: 'lanes: 32 outputs, 5 inputs' },
   { N: 2, C: 32, H: 7, W: 11, O: 64, kh: 5, kw: 3, p: { stride: [1, 1], pad: [2, 2, 1, 1], groups: 1 }, what: 'lanes: 5x3, 11 wide' },
   { N: 3, C: 64, H: 8, W: 8, O: 32, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: 8x8, 64 -> 32' },
+  { N: 2, C: 32, H: 12, W: 13, O: 16, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: 16 outputs, 13 wide' },
+  { N: 2, C: 16, H: 30, W: 28, O: 48, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'lanes: 48 outputs, 26 wide' },
 ];
 test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqrt(k)), both native paths', { skip }, () => {
   assert.ok(addon);
