@@ -1,14 +1,15 @@
-// `npm run bench`: figures a machine can compare run to run. GFLOP/s of sgemm and the machine's measured
-// FP32 peak, dataset load times, and for each meta-step workload: the median seconds of one GTN meta-step, the
-// FLOPs its kernels counted, GFLOP/s and fraction of peak, next to the PyTorch twin (bench/torch_meta_step.py,
-// Debian's python3-torch on OpenBLAS) with the same thread count, and the peak RSS with checkpointing on and off.
+// `npm run bench`: figures a machine can compare run to run. GFLOP/s of sgemm and of the convolution kernels (every
+// native path), the machine's measured FP32 peak, dataset load times, and for each meta-step workload: the
+// median seconds of one GTN meta-step, the FLOPs its kernels counted, GFLOP/s and fraction of peak, next to the
+// PyTorch twin (bench/torch_meta_step.py, Debian's python3-torch on OpenBLAS) with the same thread count, and the
+// peak RSS with checkpointing on and off.
 //   npm run bench -- [--json] [--quick] [--workloads a,b] [--repeats N] [--threads N] [--no-torch] [--no-openblas]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { WORKLOADS } from './metaStep.js';
-import { benchSgemm, peakGflops } from './sgemm.js';
+import { benchConv, benchSgemm, peakGflops } from './sgemm.js';
 import { benchData } from './data.js';
 import { openblasDir } from './openblas.js';
 import { NODE_FLAGS } from '../src/nodeFlags.js';
@@ -37,6 +38,12 @@ const peak = peakGflops({ threads });
 emit({ bench: 'peak', ...peak }, `FP32 peak (measured FMA throughput): ${JSON.stringify(peak)}`);
 for (const r of benchSgemm({ threads })) {
   emit({ bench: 'sgemm', ...r, fractionOfPeak: r.gflops / (peak as { gflops: number }).gflops }, `sgemm ${r.name.padEnd(34)} ${r.gflops.toFixed(1).padStart(7)} GFLOP/s (${((100 * r.gflops) / (peak as { gflops: number }).gflops).toFixed(0)}% of peak)`);
+}
+
+// 1b. convolution kernels, every native path
+for (const r of benchConv({ threads })) {
+  const pk = (peak as { gflops: number }).gflops;
+  emit({ bench: 'conv', ...r, fractionOfPeak: r.gflops / pk }, `conv ${r.name.padEnd(36)} ${r.op.padEnd(14)} ${r.path.padEnd(7)} ${r.gflops.toFixed(1).padStart(7)} GFLOP/s (${((100 * r.gflops) / pk).toFixed(0)}% of peak)`);
 }
 
 // 2. data

@@ -208,6 +208,9 @@ export function peakGflops(opts: { threads?: number; seconds?: number } = {}): P
 export interface ConvResult {
   name: string;
   op: 'forward' | 'backwardInput' | 'backwardWeight';
+  /** Which native kernels may run: `lanes` (the default: channels-in-lanes on AVX-512, then the register-blocked
+   * kernels, then im2col + GEMM), `blocked` (the register-blocked kernels and GEMM), `gemm` (im2col + GEMM only). */
+  path: 'lanes' | 'blocked' | 'gemm';
   xShape: number[];
   wShape: number[];
   gflops: number;
@@ -223,15 +226,35 @@ interface ConvShape {
   pad: [number, number, number, number];
 }
 
-/** The convolutions of the meta-step workloads (MNIST learner and generator), batch 64 and 128. */
-export const CONV_SHAPES: ConvShape[] = [64, 128].flatMap((b) => [
-  { name: `learner conv1 1->64 28x28 b${b}`, x: [b, 1, 28, 28], w: [64, 1, 3, 3], pad: [1, 1, 1, 1] },
-  { name: `learner conv2 64->128 14x14 b${b}`, x: [b, 64, 14, 14], w: [128, 64, 3, 3], pad: [1, 1, 1, 1] },
-  { name: `generator conv 128->64 16x16 (reflect-padded 14x14) b${b}`, x: [b, 128, 16, 16], w: [64, 128, 3, 3], pad: [0, 0, 0, 0] },
-  { name: `generator conv 64->1 30x30 (reflect-padded 28x28) b${b}`, x: [b, 64, 30, 30], w: [1, 64, 3, 3], pad: [0, 0, 0, 0] },
-] as ConvShape[]);
+const conv = (name: string, x: ConvShape['x'], w: ConvShape['w'], pad = 1): ConvShape => ({ name, x, w, pad: [pad, pad, pad, pad] });
 
-/** Native conv2d forward / backward-input / backward-weight GFLOP/s (2*N*O*Ho*Wo*C*kh*kw per call). */
+/** The stride-1 convolutions of the bench's meta-step workloads and of the NAS teacher's NB201 learners. */
+export const CONV_SHAPES: ConvShape[] = [
+  // MNIST cpu preset (conv-t32-b128-cpu): learner 32-64, generator 32 -> 16 -> 1 on reflect-padded maps
+  conv('mnist learner 1->32 28x28 b128', [128, 1, 28, 28], [32, 1, 3, 3]),
+  conv('mnist learner 32->64 14x14 b128', [128, 32, 14, 14], [64, 32, 3, 3]),
+  conv('mnist generator 32->16 16x16 b128', [128, 32, 16, 16], [16, 32, 3, 3], 0),
+  conv('mnist generator 16->1 30x30 b128', [128, 16, 30, 30], [1, 16, 3, 3], 0),
+  // CIFAR cpu preset (cifar-t32-b64-cpu): the learner's stride-1 layers
+  conv('cifar learner 3->16 32x32 b64', [64, 3, 32, 32], [16, 3, 3, 3]),
+  conv('cifar learner 32->32 16x16 b64', [64, 32, 16, 16], [32, 32, 3, 3]),
+  conv('cifar learner 64->64 8x8 b64', [64, 64, 8, 8], [64, 64, 3, 3]),
+  // NB201, C = 8 (the nas preset: batch 32): ReLU-conv3x3-BN per stage
+  conv('nb201 8->8 32x32 b32', [32, 8, 32, 32], [8, 8, 3, 3]),
+  conv('nb201 16->16 16x16 b32', [32, 16, 16, 16], [16, 16, 3, 3]),
+  conv('nb201 32->32 8x8 b32', [32, 32, 8, 8], [32, 32, 3, 3]),
+];
+
+const CONV_PATHS: Array<{ path: ConvResult['path']; blocked: boolean; lanes: boolean }> = [
+  { path: 'lanes', blocked: true, lanes: true },
+  { path: 'blocked', blocked: true, lanes: false },
+  { path: 'gemm', blocked: false, lanes: false },
+];
+
+/**
+ * Native conv2d forward / backward-input / backward-weight GFLOP/s (2*N*O*Ho*Wo*C*kh*kw per call, fastest call)
+ * on every kernel path, so one run shows what each kernel family brings. The switches are restored afterwards.
+ */
 export function benchConv(opts: { threads?: number; secondsPerShape?: number } = {}): ConvResult[] {
   const addon = addonOrThrow();
   const before = addon.getThreads();
@@ -254,22 +277,29 @@ export function benchConv(opts: { threads?: number; secondsPerShape?: number } =
         ['backwardInput', () => addon.conv2dBackwardInput(g, gShape, w, c.w, c.x, [1, 1], c.pad, 1)],
         ['backwardWeight', () => addon.conv2dBackwardWeight(x, c.x, g, gShape, c.w, [1, 1], c.pad, 1)],
       ];
-      for (const [op, call] of calls) {
-        call();
-        const times: number[] = [];
-        const end = performance.now() + budget * 1000;
-        while (times.length < 3 || performance.now() < end) {
-          const t0 = performance.now();
+      for (const { path, blocked, lanes } of CONV_PATHS) {
+        addon.setBlockedConv(blocked);
+        addon.setLanesConv(lanes);
+        for (const [op, call] of calls) {
           call();
-          times.push((performance.now() - t0) / 1000);
+          const times: number[] = [];
+          const end = performance.now() + budget * 1000;
+          while (times.length < 5 || performance.now() < end) {
+            const t0 = performance.now();
+            call();
+            times.push((performance.now() - t0) / 1000);
+          }
+          times.sort((p, q) => p - q);
+          out.push({ name: c.name, op, path, xShape: [...c.x], wShape: [...c.w], gflops: flop / times[0] / 1e9, seconds: times[0],
+            medianSeconds: times[times.length >> 1], threads: addon.getThreads() });
         }
-        times.sort((p, q) => p - q);
-        out.push({ name: c.name, op, xShape: [...c.x], wShape: [...c.w], gflops: flop / times[0] / 1e9, seconds: times[0],
-          medianSeconds: times[times.length >> 1], threads: addon.getThreads() });
       }
     }
   } finally {
     addon.setThreads(before);
+    // back to the defaults (the switches cannot be read without being set)
+    addon.setBlockedConv(process.env.GTN_BLOCKED_CONV !== '0');
+    addon.setLanesConv(process.env.GTN_LANES_CONV !== '0');
   }
   return out;
 }

@@ -658,6 +658,10 @@ napi_value SetBlockedConv(const Args& a) {
   set_blocked_conv(a.boolean(0));
   return js_bool(a.env, blocked_conv_enabled());
 }
+napi_value SetLanesConv(const Args& a) {
+  set_lanes_conv(a.boolean(0));
+  return js_bool(a.env, lanes_conv_enabled());
+}
 napi_value SimdPath(const Args& a) { return js_str(a.env, simd_path()); }
 napi_value ForceSimdPath(const Args& a) { return js_str(a.env, force_simd_path((int)a.integer(0))); }
 napi_value SimdLanes(const Args& a) { return js_int(a.env, simd_lanes()); }
@@ -711,6 +715,7 @@ const Binding kBindings[] = {
     {"setThreads", SetThreads},
     {"getThreads", GetThreads},
     {"setBlockedConv", SetBlockedConv},
+    {"setLanesConv", SetLanesConv},
     {"simdPath", SimdPath},
     {"forceSimdPath", ForceSimdPath},
     {"simdLanes", SimdLanes},

@@ -87,9 +87,19 @@ void forward_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const flo
 // is broadcast once for both, so loads per FMA drop from ~1.1 to ~0.6 and no lane is wasted on any width.
 // Each output sums its (c, i, j) terms in order with FMAs, whatever the thread count.
 
-bool has_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-  return yes;
+std::atomic<int> lanes_mode{-1};  // -1: not yet read from GTN_LANES_CONV
+
+// Whether the channels-in-lanes kernels run: the CPU has AVX-512 and GTN_LANES_CONV=0 / setLanesConv did not
+// turn them off (the bench's A/B against the kernels they replace).
+bool lanes_on() {
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  int m = lanes_mode.load(std::memory_order_relaxed);
+  if (m < 0) {
+    const char* e = std::getenv("GTN_LANES_CONV");
+    m = e && *e == '0' ? 0 : 1;
+    lanes_mode.store(m);
+  }
+  return cpu && m == 1;
 }
 
 // out[o][oh][ow0 + p] for p < NP and the 16 * NV channels of block wt ([C][kh][kw][16 * NV]), o < nob valid.
@@ -197,7 +207,7 @@ void wg_dispatch(int nt, const float* xn, const float* gn, int64_t O, int64_t Wp
 }
 
 bool wg_cb_applies(const ConvGeom& g) {
-  return has_avx512() && g.C >= 4 && g.sh == 1 && g.sw == 1 && g.G == 1 && g.kw == 3 && g.kh <= 7 && g.O % 16 == 0 &&
+  return lanes_on() && g.C >= 4 && g.sh == 1 && g.sw == 1 && g.G == 1 && g.kw == 3 && g.kh <= 7 && g.O % 16 == 0 &&
          g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
 }
 
@@ -242,7 +252,8 @@ void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& 
   });
 }
 #else
-bool has_avx512() { return false; }
+bool lanes_on() { return false; }
+std::atomic<int> lanes_mode{0};
 bool wg_cb_applies(const ConvGeom&) { return false; }
 template <int NV>
 void weight_grad_cb(const float*, const float*, float*, const ConvGeom&) {}
@@ -335,7 +346,7 @@ GTN_CLONES void weight_grad(const float* xp, const float* gp, int64_t N, int64_t
 
 // The channels-in-lanes kernel on AVX-512 machines: vectors of output channels per block (2: 32 channels, 1: 16),
 // or 0 where the outputs do not fill whole vectors.
-int use_cb(int64_t outChannels) { return !has_avx512() ? 0 : outChannels % 32 == 0 ? 2 : outChannels % 16 == 0 ? 1 : 0; }
+int use_cb(int64_t outChannels) { return !lanes_on() ? 0 : outChannels % 32 == 0 ? 2 : outChannels % 16 == 0 ? 1 : 0; }
 
 std::atomic<int> mode{-1};  // -1: not yet read from GTN_BLOCKED_CONV
 
@@ -353,6 +364,8 @@ bool enabled() {
 
 void set_blocked_conv(bool on) { mode.store(on ? 1 : 0); }
 bool blocked_conv_enabled() { return enabled(); }
+void set_lanes_conv(bool on) { lanes_mode.store(on ? 1 : 0); }
+bool lanes_conv_enabled() { return lanes_on(); }
 
 bool blocked_conv_applies(const ConvGeom& g, bool weight) {
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;

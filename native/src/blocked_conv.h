@@ -8,6 +8,10 @@ namespace gtn {
 // Turns the blocked kernels on or off (default on; GTN_BLOCKED_CONV=0 turns them off).
 void set_blocked_conv(bool on);
 bool blocked_conv_enabled();
+// Turns the channels-in-lanes kernels (AVX-512) on or off (default on; GTN_LANES_CONV=0 turns them off); reads
+// false on CPUs without AVX-512.
+void set_lanes_conv(bool on);
+bool lanes_conv_enabled();
 
 // Whether the blocked kernels handle this geometry and are the faster path for it (stride 1, one group, output rows
 // of at least one full vector, few channels; `weight` asks for the weight gradient, whose kernel wins only at

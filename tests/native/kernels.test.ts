@@ -270,11 +270,20 @@ const convCases: ConvCase[] = [
   { N: 2, C: 32, H: 12, W: 13, O: 16, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: 16 outputs, 13 wide' },
   { N: 2, C: 16, H: 30, W: 28, O: 48, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'lanes: 48 outputs, 26 wide' },
 ];
-test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqrt(k)), both native paths', { skip }, () => {
+// Native conv paths: im2col + GEMM only; with the register-blocked kernels; with the channels-in-lanes kernels too
+// (AVX-512 machines; elsewhere setLanesConv(true) reads false and the third path repeats the second).
+const CONV_PATHS = [
+  { blocked: false, lanes: false },
+  { blocked: true, lanes: false },
+  { blocked: true, lanes: true },
+];
+test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqrt(k)), every native path', { skip }, () => {
   assert.ok(addon);
-  for (const blocked of [false, true])
-  for (const c of convCases) {
-    addon.setBlockedConv(blocked);
+  for (const path of CONV_PATHS)
+  for (const c0 of convCases) {
+    addon.setBlockedConv(path.blocked);
+    addon.setLanesConv(path.lanes);
+    const c = { ...c0, what: `${c0.what} (blocked ${path.blocked}, lanes ${path.lanes})` };
     const xs: Shape = [c.N, c.C, c.H, c.W];
     const ws: Shape = [c.O, c.C / c.p.groups, c.kh, c.kw];
     const Ho = windowOut(c.H, c.kh, c.p.stride[0], c.p.pad[0], c.p.pad[1]);
@@ -291,6 +300,7 @@ test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqr
       sumBound(c.N * Ho * Wo), `conv2dBackwardWeight ${c.what}`);
   }
   addon.setBlockedConv(false);
+  addon.setLanesConv(true);
 });
 
 // ------------------------------------------------------------------ pooling
@@ -417,22 +427,24 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
     nb.binary('mul', big, [1024, 1024], big.subarray(0, 1024), [1024], [1024, 1024]),
   ];
   try {
-    for (const blocked of [false, true]) {
+    for (const { blocked, lanes } of CONV_PATHS) {
       addon.setBlockedConv(blocked);
+      addon.setLanesConv(lanes);
       addon.setThreads(2);
       const r2 = run();
       const r2b = run();
-      r2.forEach((v, i) => sameBits(v, r2b[i], `repeat #${i} (blocked convs ${blocked})`));
+      r2.forEach((v, i) => sameBits(v, r2b[i], `repeat #${i} (blocked convs ${blocked}, lanes ${lanes})`));
       addon.setThreads(1);
       const r1 = run();
-      r1.forEach((v, i) => sameBits(v, r2[i], `1 vs 2 threads #${i} (blocked convs ${blocked})`));
+      r1.forEach((v, i) => sameBits(v, r2[i], `1 vs 2 threads #${i} (blocked convs ${blocked}, lanes ${lanes})`));
       addon.setThreads(3);
       const r3 = run();
-      r3.forEach((v, i) => sameBits(v, r2[i], `3 vs 2 threads #${i} (blocked convs ${blocked})`));
+      r3.forEach((v, i) => sameBits(v, r2[i], `3 vs 2 threads #${i} (blocked convs ${blocked}, lanes ${lanes})`));
     }
   } finally {
     addon.setThreads(before);
     addon.setBlockedConv(false);
+    addon.setLanesConv(true);
   }
 });
 

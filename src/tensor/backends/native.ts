@@ -40,6 +40,8 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Register-blocked direct convolutions for stride-1 convs with few channels on or off; returns the mode now. */
   setBlockedConv(on: boolean): boolean;
+  /** The channels-in-lanes convolutions (AVX-512) on or off; returns whether they run now (false without AVX-512). */
+  setLanesConv(on: boolean): boolean;
   getThreads(): number;
   simdPath(): string;
   /** 0 auto, 1 portable, 2 avx2, 3 avx512 (capped at what the CPU supports); returns the path now in use. */
