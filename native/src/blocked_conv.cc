@@ -4,8 +4,9 @@
 // checks. The backward pass with respect to the input is the same kernel on the gradient with the weights
 // flipped and transposed. Sums run over (channel, tap) in a fixed order per output, whatever the thread count;
 // arithmetic is mul-then-add (contraction is off), so every SIMD clone computes the same bits.
-// On AVX-512 machines, kernels with a multiple of 32 output channels take the channels-in-lanes kernels further
-// down instead (FMA, like the GEMM: their bits differ from the other SIMD levels', never between runs or threads).
+// On AVX-512 machines, convolutions whose output channels fill 16-channel vectors take the channels-in-lanes
+// kernels further down instead (FMA, like the GEMM: their bits differ from the other SIMD levels', never between
+// runs or thread counts).
 #include "blocked_conv.h"
 
 #include <algorithm>
@@ -82,10 +83,11 @@ void forward_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const flo
 #if defined(__x86_64__) && defined(__linux__)
 // ---------------------------------------------------------------- AVX-512: output channels in the vector lanes
 // The kernel above puts output columns in the lanes: every FMA needs its own broadcast weight load, and rows
-// narrower than 16 columns (14x14 maps) waste lanes. Here a register block is NP output columns x 32 output
-// channels (2 x NP zmm accumulators): per (channel, tap), two weight vectors are loaded and every input value
-// is broadcast once for both, so loads per FMA drop from ~1.1 to ~0.6 and no lane is wasted on any width.
-// Each output sums its (c, i, j) terms in order with FMAs, whatever the thread count.
+// narrower than 16 columns (14x14 maps) waste lanes. Here a register block is NP output columns x 16 * NV output
+// channels (NV x NP zmm accumulators; NV = 2: up to 14 columns, NV = 1: up to 24): per (channel, tap), NV weight
+// vectors are loaded and every input value is broadcast once for all of them, so with NV = 2 loads per FMA drop
+// from ~1.1 to ~0.6, and no lane is wasted on any width. Each output sums its (c, i, j) terms in order with FMAs,
+// whatever the thread count. `npm run bench` prints each kernel path's GFLOP/s on the workloads' shapes.
 
 std::atomic<int> lanes_mode{-1};  // -1: not yet read from GTN_LANES_CONV
 
