@@ -45,6 +45,25 @@ void row_sums(int64_t N, int64_t C, int64_t c0, int64_t c1, double* out, F term)
 // Channel ranges of [N, C] arrays: whole cache lines of channels per task.
 constexpr int64_t kRowGrain = 64;
 
+// The backward pass of channel c once its sums are known: writes dgamma[c] and dbeta[c], and holds the
+// coefficients of dx = gamma*invstd*(gy - sgy/M - (x-m)*invstd^2*sgyc/M) + gmean/M + 2*gvar*(x-m)/M.
+struct BnBackward {
+  float a, b, k, gm, gv;
+  BnBackward(int64_t c, double sgy, double sgyc, double M, const float* gamma, const float* var, float eps,
+             const float* gmean, const float* gvar, float* dgamma, float* dbeta) {
+    const float invstd = 1.f / std::sqrt(var[c] + eps);
+    dbeta[c] = (float)sgy;
+    dgamma[c] = (float)(sgyc * invstd);
+    a = gamma[c] * invstd;
+    b = (float)(sgy / M);
+    k = (float)(sgyc / M) * invstd * invstd;
+    gm = gmean ? (float)(gmean[c] / M) : 0.f;
+    gv = gvar ? (float)(2.0 * gvar[c] / M) : 0.f;
+  }
+  // d = x - mean, g = gy (0 without one)
+  float dx(float g, float d) const { return a * (g - b - d * k) + gm + gv * d; }
+};
+
 }  // namespace
 
 void batchnorm_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
@@ -95,28 +114,17 @@ void batchnorm_backward(const float* x, int64_t N, int64_t C, int64_t S, const f
     parallel_for(C, kRowGrain, 1, [&](int64_t c0, int64_t c1) {
       const int64_t w = c1 - c0;
       std::vector<double> sgy((size_t)w, 0.0), sgyc((size_t)w, 0.0);
-      std::vector<float> a((size_t)w), b((size_t)w), k((size_t)w), gm((size_t)w), gv((size_t)w);
       if (gy) {
         row_sums(N, C, c0, c1, sgy.data(), [&](int64_t i, int64_t) { return gy[i]; });
         row_sums(N, C, c0, c1, sgyc.data(), [&](int64_t i, int64_t c) { return gy[i] * (x[i] - mean[c]); });
       }
-      for (int64_t c = c0; c < c1; ++c) {
-        const int64_t q = c - c0;
-        const float invstd = 1.f / std::sqrt(var[c] + eps);
-        dbeta[c] = (float)sgy[q];
-        dgamma[c] = (float)(sgyc[q] * invstd);
-        a[q] = gamma[c] * invstd;
-        b[q] = (float)(sgy[q] / M);
-        k[q] = (float)(sgyc[q] / M) * invstd * invstd;
-        gm[q] = gmean ? (float)(gmean[c] / M) : 0.f;
-        gv[q] = gvar ? (float)(2.0 * gvar[c] / M) : 0.f;
-      }
+      std::vector<BnBackward> bw;
+      bw.reserve((size_t)w);
+      for (int64_t c = c0; c < c1; ++c) bw.emplace_back(c, sgy[c - c0], sgyc[c - c0], M, gamma, var, eps, gmean, gvar, dgamma, dbeta);
       for (int64_t n = 0; n < N; ++n)
         for (int64_t c = c0; c < c1; ++c) {
-          const int64_t q = c - c0, i = n * C + c;
-          const float d = x[i] - mean[c];
-          const float g = gy ? gy[i] : 0.f;
-          dx[i] = a[q] * (g - b[q] - d * k[q]) + gm[q] + gv[q] * d;
+          const int64_t i = n * C + c;
+          dx[i] = bw[c - c0].dx(gy ? gy[i] : 0.f, x[i] - mean[c]);
         }
     });
     return;
@@ -124,24 +132,12 @@ void batchnorm_backward(const float* x, int64_t N, int64_t C, int64_t S, const f
   parallel_for(C, grain(N, S), 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float m = mean[c];
-      const float invstd = 1.f / std::sqrt(var[c] + eps);
       const double sgy = gy ? channel_sum(N, C, S, c, [&](int64_t i) { return gy[i]; }) : 0.0;
       const double sgyc = gy ? channel_sum(N, C, S, c, [&](int64_t i) { return gy[i] * (x[i] - m); }) : 0.0;
-      dbeta[c] = (float)sgy;
-      dgamma[c] = (float)(sgyc * invstd);
-      // dx = gamma*invstd*(gy - sgy/M - (x-m)*invstd^2*sgyc/M) + gmean/M + 2*gvar*(x-m)/M
-      const float a = gamma[c] * invstd;
-      const float b = (float)(sgy / M);
-      const float k = (float)(sgyc / M) * invstd * invstd;
-      const float gm = gmean ? (float)(gmean[c] / M) : 0.f;
-      const float gv = gvar ? (float)(2.0 * gvar[c] / M) : 0.f;
+      const BnBackward bw(c, sgy, sgyc, M, gamma, var, eps, gmean, gvar, dgamma, dbeta);
       for (int64_t n = 0; n < N; ++n) {
         const int64_t base = (n * C + c) * S;
-        for (int64_t s = 0; s < S; ++s) {
-          const float d = x[base + s] - m;
-          const float g = gy ? gy[base + s] : 0.f;
-          dx[base + s] = a * (g - b - d * k) + gm + gv * d;
-        }
+        for (int64_t s = 0; s < S; ++s) dx[base + s] = bw.dx(gy ? gy[base + s] : 0.f, x[base + s] - m);
       }
     }
   });
