@@ -11,9 +11,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <initializer_list>
-#include <map>
-#include <mutex>
-#include <sys/mman.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -158,128 +155,61 @@ struct Args {
 };
 
 // ---------------------------------------------------------------- output buffers
-// Outputs of 64 KiB and more come from a recycling pool of aligned blocks handed to JS as external
-// ArrayBuffers; when V8 collects one, its block goes back to the pool. Fresh memory costs a page fault per
-// 4 KiB page on first touch (measured here: ~40 ms to allocate and fill 12.8 MB from JS), recycled memory
-// none; blocks of 2 MiB and more are also advised as transparent huge pages. The pool keeps at most
-// GTN_POOL_MB (default 1024) MiB of idle blocks. V8 is told about the memory (napi_adjust_external_memory)
-// so that its GC runs under the same pressure as with ordinary ArrayBuffers.
-struct BufPool {
-  std::mutex m;
-  std::map<size_t, std::vector<void*>> idle;
-  size_t cached = 0;
-  size_t cap = 0;
-  std::atomic<int64_t> released{0};  // bytes given back by finalizers, not yet reported to V8
+// Every output is a V8 ArrayBuffer, and V8 counts ArrayBuffer bytes as external memory: each time that count
+// has grown 64 MB past its level at the last full collection, V8 starts another. A meta-step's graph grows by
+// gigabytes of live tensors, so V8 ran ~70 full collections per cpu-preset step that found almost nothing to
+// free (~1 s of a 4.2 s step on this 2-core VM). With a collection budget (setGcBudget(gc, MiB); the JS side
+// passes V8's own gc()), outputs leave V8's count and the addon runs one full collection per budget of output
+// bytes instead: dead tensors never hold more than about the budget, however the graph grows.
+struct GcSchedule {
+  napi_ref gc = nullptr;  // the JS function that runs a full collection
+  size_t budget = 0;      // bytes of outputs between collections; 0: V8 schedules its own
+  size_t since = 0;
 };
-BufPool& bufpool() {
-  static BufPool* p = [] {
-    BufPool* b = new BufPool();
-    const char* env = std::getenv("GTN_POOL_MB");
-    long mb = env && *env ? std::atol(env) : 1024;
-    b->cap = (size_t)(mb < 0 ? 0 : mb) << 20;
-    return b;
-  }();
-  return *p;
-}
-constexpr size_t kPoolMin = 64 << 10;
-constexpr size_t kHuge = 2 << 20;
-size_t bucket_of(size_t bytes) {
-  size_t p = kPoolMin;
-  while (p < bytes) p <<= 1;
-  // quarter steps between powers of two: p/2 + k*p/8 ... keep waste under 25%
-  size_t half = p >> 1, step = p >> 3;
-  if (half >= kPoolMin)
-    for (size_t b = half + step; b < p; b += step)
-      if (b >= bytes) return b;
-  return p;
-}
-void* pool_get(size_t bucket) {
-  BufPool& P = bufpool();
-  {
-    std::lock_guard<std::mutex> lk(P.m);
-    auto it = P.idle.find(bucket);
-    if (it != P.idle.end() && !it->second.empty()) {
-      void* p = it->second.back();
-      it->second.pop_back();
-      P.cached -= bucket;
-      return p;
-    }
-  }
-  size_t align = bucket >= kHuge ? kHuge : 64;
-  void* p = std::aligned_alloc(align, (bucket + align - 1) / align * align);
-  if (!p) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-  static const bool thp = [] {
-    const char* e = std::getenv("GTN_THP");
-    return e && *e == '1';
-  }();
-  if (thp && bucket >= kHuge) madvise(p, bucket / kHuge * kHuge, MADV_HUGEPAGE);
-#endif
-  return p;
-}
-void pool_put(void* p, size_t bucket) {
-  BufPool& P = bufpool();
-  P.released.fetch_add((int64_t)bucket);
-  {
-    std::lock_guard<std::mutex> lk(P.m);
-    if (P.cached + bucket <= P.cap) {
-      P.idle[bucket].push_back(p);
-      P.cached += bucket;
-      return;
-    }
-  }
-  std::free(p);
-}
-void pool_finalize(node_api_basic_env, void* data, void* hint) { pool_put(data, (size_t)hint); }
-
-bool use_external_pool() {
-  static const bool on = [] {
-    const char* e = std::getenv("GTN_EXTERNAL_POOL");
-    return e && *e == '1';
-  }();
-  return on;
+GcSchedule* gc_schedule(napi_env env) {
+  void* d = nullptr;
+  NAPI_OK(napi_get_instance_data(env, &d));
+  return static_cast<GcSchedule*>(d);
 }
 
-void* new_buffer(napi_env env, size_t bytes, bool zero, napi_value* ab) {
+// A fresh ArrayBuffer of `bytes` (zero-filled by V8) and its data.
+void* new_buffer(napi_env env, size_t bytes, napi_value* ab) {
   void* p = nullptr;
-  if (bytes >= kPoolMin && use_external_pool()) {
-    size_t bucket = bucket_of(bytes);
-    p = pool_get(bucket);
-    napi_status st = napi_create_external_arraybuffer(env, p, bytes, pool_finalize, (void*)bucket, ab);
-    if (st == napi_ok) {
-      int64_t rel = bufpool().released.exchange(0);
-      int64_t ignored;
-      napi_adjust_external_memory(env, (int64_t)bucket - rel, &ignored);
-      if (zero) std::memset(p, 0, bytes);
-      return p;
+  NAPI_OK(napi_create_arraybuffer(env, bytes, &p, ab));
+  GcSchedule* g = gc_schedule(env);
+  if (g && g->budget > 0) {
+    int64_t ignored;
+    NAPI_OK(napi_adjust_external_memory(env, -(int64_t)bytes, &ignored));
+    g->since += bytes;
+    if (g->since >= g->budget) {
+      g->since = 0;
+      napi_value fn, recv, res;
+      NAPI_OK(napi_get_reference_value(env, g->gc, &fn));
+      NAPI_OK(napi_get_undefined(env, &recv));
+      NAPI_OK(napi_call_function(env, recv, fn, 0, nullptr, &res));  // `ab` is held by this call's scope
     }
-    pool_put(p, bucket);  // external buffers not allowed here: fall back to V8 memory
-    bufpool().released.fetch_sub((int64_t)bucket);
   }
-  NAPI_OK(napi_create_arraybuffer(env, bytes, &p, ab));  // zero-filled by V8
   return p;
 }
 
 template <typename T> constexpr napi_typedarray_type kArrayType = napi_float32_array;
 template <> constexpr napi_typedarray_type kArrayType<int32_t> = napi_int32_array;
 
-// A fresh Float32Array / Int32Array of n elements; zero = false leaves pooled memory as it was (for outputs the
-// kernel overwrites in full).
+// A fresh, zero-filled Float32Array / Int32Array of n elements (kernels that add into their output rely on the
+// zeros).
 template <typename T>
-napi_value new_array(napi_env env, int64_t n, T** data, bool zero) {
+napi_value new_array(napi_env env, int64_t n, T** data) {
   napi_value ab, ta;
-  *data = (T*)new_buffer(env, (size_t)n * sizeof(T), zero, &ab);
+  *data = (T*)new_buffer(env, (size_t)n * sizeof(T), &ab);
   NAPI_OK(napi_create_typedarray(env, kArrayType<T>, (size_t)n, ab, 0, &ta));
   return ta;
 }
-constexpr bool kZeroed = true;        // the kernel adds into its output
-constexpr bool kOverwritten = false;  // the kernel writes every element
 
 // One output array of n elements, filled by fill(data) unless it is empty.
 template <typename T = float, typename Fill>
-napi_value result(napi_env env, int64_t n, bool zero, Fill fill) {
+napi_value result(napi_env env, int64_t n, Fill fill) {
   T* o;
-  napi_value r = new_array<T>(env, n, &o, zero);
+  napi_value r = new_array<T>(env, n, &o);
   if (n > 0) fill(o);
   return r;
 }
@@ -324,7 +254,7 @@ napi_value Unary(const Args& a) {
   const float* x = a.f32(1, &n);
   double p = a.argc > 2 ? a.num(2) : 0.0;
   if (op < 0 || op >= U_COUNT) a.fail("unknown op code");
-  return result(a.env, n, kOverwritten, [&](float* o) { unary((int)op, x, o, n, (float)p); });
+  return result(a.env, n, [&](float* o) { unary((int)op, x, o, n, (float)p); });
 }
 
 napi_value Binary(const Args& a) {
@@ -336,7 +266,7 @@ napi_value Binary(const Args& a) {
   a.check_lens(x, y);
   if (!broadcastable(x.s, os) || !broadcastable(y.s, os))
     a.fail("shapes " + dstr(x.s) + " and " + dstr(y.s) + " do not broadcast to " + dstr(os));
-  return result(a.env, prod(os), kOverwritten, [&](float* o) { binary((int)op, x.p, x.s, y.p, y.s, o, os, (float)p); });
+  return result(a.env, prod(os), [&](float* o) { binary((int)op, x.p, x.s, y.p, y.s, o, os, (float)p); });
 }
 
 napi_value Where(const Args& a) {
@@ -345,7 +275,7 @@ napi_value Where(const Args& a) {
   a.check_lens(c, x, y);
   if (!broadcastable(c.s, os) || !broadcastable(x.s, os) || !broadcastable(y.s, os))
     a.fail("shapes do not broadcast to " + dstr(os));
-  return result(a.env, prod(os), kOverwritten, [&](float* o) { where(c.p, c.s, x.p, x.s, y.p, y.s, o, os); });
+  return result(a.env, prod(os), [&](float* o) { where(c.p, c.s, x.p, x.s, y.p, y.s, o, os); });
 }
 
 napi_value Reduce(const Args& a, bool isMax) {
@@ -360,7 +290,7 @@ napi_value Reduce(const Args& a, bool isMax) {
   int64_t kept = 1;
   for (size_t i = 0; i < x.s.size(); ++i)
     if (!red[i]) kept *= x.s[i];
-  return result(a.env, kept, kOverwritten, [&](float* o) { reduce(isMax, x.p, x.s, red, o); });
+  return result(a.env, kept, [&](float* o) { reduce(isMax, x.p, x.s, red, o); });
 }
 
 napi_value ArgMax(const Args& a) {
@@ -369,7 +299,7 @@ napi_value ArgMax(const Args& a) {
   a.check_lens(x);
   if (axis < 0 || axis >= (int64_t)x.s.size()) a.fail("axis out of range");
   int64_t len = x.s[axis];
-  return result<int32_t>(a.env, len ? x.n / len : 0, kOverwritten, [&](int32_t* o) { argmax(x.p, x.s, (int)axis, o); });
+  return result<int32_t>(a.env, len ? x.n / len : 0, [&](int32_t* o) { argmax(x.p, x.s, (int)axis, o); });
 }
 
 napi_value Matmul(const Args& a) {
@@ -383,7 +313,7 @@ napi_value Matmul(const Args& a) {
   if (batch > 0 && (sa * (batch - 1) + m * k > na || sb * (batch - 1) + k * n > nb))
     a.fail("inputs too short for batch " + std::to_string(batch) + " of " + std::to_string(m) + "x" +
            std::to_string(k) + " @ " + std::to_string(k) + "x" + std::to_string(n));
-  return result(a.env, batch * m * n, kOverwritten,
+  return result(a.env, batch * m * n,
                 [&](float* o) { matmul_batched(x, y, o, batch, m, k, n, tA, tB, sa, sb); });
 }
 
@@ -397,7 +327,7 @@ napi_value Permute(const Args& a) {
     if (v < 0 || v >= (int64_t)x.s.size() || seen[v]) a.fail("perm is not a permutation");
     seen[v] = true;
   }
-  return result(a.env, x.n, kOverwritten, [&](float* o) { permute(x.p, x.s, p, o); });
+  return result(a.env, x.n, [&](float* o) { permute(x.p, x.s, p, o); });
 }
 
 // Checks x's length and that the per-axis lists p and q have x's rank (`pq` names them in the error).
@@ -412,7 +342,7 @@ napi_value Slice(const Args& a) {
   check_axes(a, x, b, z, "begin/size");
   for (size_t i = 0; i < x.s.size(); ++i)
     if (b[i] < 0 || b[i] + z[i] > x.s[i]) a.fail("slice out of bounds on axis " + std::to_string(i));
-  return result(a.env, prod(z), kOverwritten, [&](float* o) { slice(x.p, x.s, b, z, o); });
+  return result(a.env, prod(z), [&](float* o) { slice(x.p, x.s, b, z, o); });
 }
 
 napi_value PadZero(const Args& a) {
@@ -421,7 +351,7 @@ napi_value PadZero(const Args& a) {
   check_axes(a, x, b, e, "before/after");
   Dims os(x.s.size());
   for (size_t i = 0; i < os.size(); ++i) os[i] = x.s[i] + b[i] + e[i];
-  return result(a.env, prod(os), kZeroed, [&](float* o) { pad_zero(x.p, x.s, b, e, o); });
+  return result(a.env, prod(os), [&](float* o) { pad_zero(x.p, x.s, b, e, o); });
 }
 
 napi_value Concat(const Args& a) {
@@ -461,7 +391,7 @@ napi_value Concat(const Args& a) {
       if (i != axis && s[i] != shapes[0][i]) a.fail("shapes differ off the concat axis");
     os[axis] += s[axis];
   }
-  return result(env, prod(os), kOverwritten, [&](float* o) { concat(xs, shapes, (int)axis, o); });
+  return result(env, prod(os), [&](float* o) { concat(xs, shapes, (int)axis, o); });
 }
 
 // Every index in [0, size).
@@ -476,7 +406,7 @@ napi_value Gather(const Args& a) {
   const float* x = a.f32(0, &n);
   const int32_t* idx = a.i32(1, &ni);
   check_indices(a, idx, ni, n);
-  return result(a.env, ni, kOverwritten, [&](float* o) { gather(x, idx, ni, o); });
+  return result(a.env, ni, [&](float* o) { gather(x, idx, ni, o); });
 }
 
 napi_value ScatterAdd(const Args& a) {
@@ -487,7 +417,7 @@ napi_value ScatterAdd(const Args& a) {
   if (ni != n) a.fail("g and idx differ in length");
   if (size < 0) a.fail("negative size");
   check_indices(a, idx, ni, size);
-  return result(a.env, size, kZeroed, [&](float* o) { scatter_add(g, idx, n, o, size); });
+  return result(a.env, size, [&](float* o) { scatter_add(g, idx, n, o, size); });
 }
 
 // ---------------------------------------------------------------- convolution and pooling
@@ -517,7 +447,7 @@ napi_value Conv2d(const Args& a) {
   Input x = a.input(0, "xShape", "x"), w = a.input(2, "wShape", "w");
   a.check_lens(x, w);
   ConvGeom g = conv_geom(a, x.s, w.s, 4);
-  return result(a.env, g.N * g.O * g.Ho * g.Wo, kOverwritten, [&](float* o) { conv2d_forward(x.p, w.p, o, g); });
+  return result(a.env, g.N * g.O * g.Ho * g.Wo, [&](float* o) { conv2d_forward(x.p, w.p, o, g); });
 }
 
 napi_value Conv2dBackwardInput(const Args& a) {
@@ -526,7 +456,7 @@ napi_value Conv2dBackwardInput(const Args& a) {
   a.check_lens(gy, w);
   ConvGeom g = conv_geom(a, xs, w.s, 5);
   check_conv_grad(a, gy, g);
-  return result(a.env, prod(xs), kZeroed, [&](float* o) { conv2d_backward_input(gy.p, w.p, o, g); });
+  return result(a.env, prod(xs), [&](float* o) { conv2d_backward_input(gy.p, w.p, o, g); });
 }
 
 napi_value Conv2dBackwardWeight(const Args& a) {
@@ -535,7 +465,7 @@ napi_value Conv2dBackwardWeight(const Args& a) {
   a.check_lens(x, gy);
   ConvGeom g = conv_geom(a, x.s, ws, 5);
   check_conv_grad(a, gy, g);
-  return result(a.env, prod(ws), kZeroed, [&](float* o) { conv2d_backward_weight(x.p, gy.p, o, g); });
+  return result(a.env, prod(ws), [&](float* o) { conv2d_backward_weight(x.p, gy.p, o, g); });
 }
 
 // pool args: (..., kernel[2], stride[2], pad[4])
@@ -565,7 +495,7 @@ napi_value MaxPool2d(const Args& a) {
   int64_t no = p.N * p.C * p.Ho * p.Wo;
   float* o;
   int32_t* am;
-  napi_value ro = new_array(a.env, no, &o, kOverwritten), ra = new_array(a.env, no, &am, kOverwritten);
+  napi_value ro = new_array(a.env, no, &o), ra = new_array(a.env, no, &am);
   if (no > 0) maxpool2d(x.p, o, am, p);
   return tuple(a.env, {ro, ra});
 }
@@ -573,7 +503,7 @@ napi_value MaxPool2d(const Args& a) {
 napi_value AvgPool2d(const Args& a) {
   Input x;
   PoolGeom p = pool_input(a, &x);
-  return result(a.env, p.N * p.C * p.Ho * p.Wo, kOverwritten, [&](float* o) { avgpool2d(x.p, o, p); });
+  return result(a.env, p.N * p.C * p.Ho * p.Wo, [&](float* o) { avgpool2d(x.p, o, p); });
 }
 
 napi_value AvgPool2dBackward(const Args& a) {
@@ -582,7 +512,7 @@ napi_value AvgPool2dBackward(const Args& a) {
   a.check_lens(gy);
   PoolGeom p = pool_geom(a, xs, 3);
   if (gy.s != Dims{p.N, p.C, p.Ho, p.Wo}) a.fail("gShape " + dstr(gy.s) + " does not match the pooled output");
-  return result(a.env, prod(xs), kZeroed, [&](float* o) { avgpool2d_backward(gy.p, o, p); });
+  return result(a.env, prod(xs), [&](float* o) { avgpool2d_backward(gy.p, o, p); });
 }
 
 // ---------------------------------------------------------------- batch norm
@@ -614,8 +544,8 @@ struct BnCall {
     gamma = per_channel(a, 2, C, "gamma");
   }
   napi_value outputs(napi_env env) {
-    napi_value r0 = new_array(env, nx, &full, kOverwritten), r1 = new_array(env, C, &c1, kOverwritten),
-               r2 = new_array(env, C, &c2, kOverwritten);
+    napi_value r0 = new_array(env, nx, &full), r1 = new_array(env, C, &c1),
+               r2 = new_array(env, C, &c2);
     return tuple(env, {r0, r1, r2});
   }
 };
@@ -652,6 +582,24 @@ napi_value BatchNormBackward(const Args& a) {
 napi_value SetThreads(const Args& a) {
   set_threads((int)a.integer(0));
   return js_int(a.env, num_threads());
+}
+// setGcBudget(gc, mib): run gc() once per mib MiB of outputs, outputs uncounted by V8; mib = 0: V8's schedule.
+napi_value SetGcBudget(const Args& a) {
+  GcSchedule* g = gc_schedule(a.env);
+  double mib = 0;
+  NAPI_OK(napi_get_value_double(a.env, a.at(1), &mib));
+  if (!(mib >= 0 && mib < 1e9)) a.fail("the budget must be a number of MiB >= 0");
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(a.env, a.at(0), &t));
+  if (mib > 0 && t != napi_function) a.fail("the first argument must be the function that collects");
+  if (g->gc) NAPI_OK(napi_delete_reference(a.env, g->gc));
+  g->gc = nullptr;
+  g->budget = g->since = 0;
+  if (mib > 0) {
+    NAPI_OK(napi_create_reference(a.env, a.at(0), 1, &g->gc));
+    g->budget = (size_t)(mib * 1048576.0);
+  }
+  return js_num(a.env, (double)g->budget / 1048576.0);
 }
 napi_value GetThreads(const Args& a) { return js_int(a.env, num_threads()); }
 napi_value SetBlockedConv(const Args& a) {
@@ -716,6 +664,7 @@ const Binding kBindings[] = {
     {"getThreads", GetThreads},
     {"setBlockedConv", SetBlockedConv},
     {"setLanesConv", SetLanesConv},
+    {"setGcBudget", SetGcBudget},
     {"simdPath", SimdPath},
     {"forceSimdPath", ForceSimdPath},
     {"simdLanes", SimdLanes},
@@ -754,6 +703,8 @@ napi_value Init(napi_env env, napi_value exports) {
     }
   }
 #endif
+  NAPI_OK(napi_set_instance_data(
+      env, new GcSchedule(), [](napi_env, void* d, void*) { delete static_cast<GcSchedule*>(d); }, nullptr));
   for (const Binding& b : kBindings) {
     napi_value fn;
     napi_create_function(env, b.name, NAPI_AUTO_LENGTH, dispatch, (void*)&b, &fn);

@@ -5,10 +5,12 @@
 //
 // Environment: GTN_THREADS (pool size, default: cores available to the process). GTN_MALLOC_TUNE=0 keeps glibc's
 // default mmap/trim thresholds (by default the addon raises them so that the memory of freed tensors is reused
-// instead of paying first-touch page faults on every large output). GTN_EXTERNAL_POOL=1 hands outputs out from
-// the addon's own recycling pool (GTN_POOL_MB idle MiB, default 1024; GTN_THP=1 advises huge pages) - it only
-// recycles when the event loop turns between ops, since Node runs N-API finalizers from the event loop.
+// instead of paying first-touch page faults on every large output). GTN_GC_BUDGET_MB (default 512; 0: V8's own
+// schedule): one full V8 collection per that many MiB of kernel outputs, instead of V8's ~one per 64 MB of growth
+// (native/src/addon.cc, "output buffers", says why).
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +44,8 @@ export interface NativeAddon {
   setBlockedConv(on: boolean): boolean;
   /** The channels-in-lanes convolutions (AVX-512) on or off; returns whether they run now (false without AVX-512). */
   setLanesConv(on: boolean): boolean;
+  /** gc() once per `mib` MiB of outputs (outputs uncounted by V8's own schedule); 0 restores V8's schedule. */
+  setGcBudget(gc: (() => void) | null, mib: number): number;
   getThreads(): number;
   simdPath(): string;
   /** 0 auto, 1 portable, 2 avx2, 3 avx512 (capped at what the CPU supports); returns the path now in use. */
@@ -152,6 +156,35 @@ export function loadNativeBackend(): { backend: Backend } | { error: string } {
   if ('error' in r) return r;
   backendCache ??= makeBackend(r.addon);
   return { backend: backendCache };
+}
+
+export const DEFAULT_GC_BUDGET_MIB = 512;
+
+/** GTN_GC_BUDGET_MB as a number of MiB (default DEFAULT_GC_BUDGET_MIB); a clear error for anything else. */
+export function gcBudgetMiB(env: string | undefined = process.env.GTN_GC_BUDGET_MB): number {
+  if (env === undefined || env.trim() === '') return DEFAULT_GC_BUDGET_MIB;
+  const mib = Number(env);
+  if (!Number.isFinite(mib) || mib < 0) {
+    throw new Error(`GTN_GC_BUDGET_MB must be a number of MiB >= 0 (0: V8 schedules its own collections), got '${env}'`);
+  }
+  return mib;
+}
+
+/**
+ * Hands the addon V8's gc() and the budget (GTN_GC_BUDGET_MB): from then on it runs one full collection per
+ * budget of output bytes. Exposes gc() with --expose-gc when node was started without it. Returns the budget in
+ * MiB (0: V8's own schedule), or null without the addon.
+ */
+export function scheduleNativeCollections(mib: number = gcBudgetMiB()): number | null {
+  const r = loadNativeAddon();
+  if ('error' in r) return null;
+  if (mib === 0) return r.addon.setGcBudget(null, 0);
+  let gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  return r.addon.setGcBudget(gc, mib);
 }
 
 /** Sets the size of the native thread pool (1..256); returns the size in use, or null without the addon. */

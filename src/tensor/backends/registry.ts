@@ -2,7 +2,7 @@
 // to the TypeScript reference backend with one warning. GTN_BACKEND=js|native forces a choice.
 import type { Backend } from './backend.js';
 import { jsBackend } from './js.js';
-import { loadNativeBackend } from './native.js';
+import { loadNativeBackend, scheduleNativeCollections } from './native.js';
 import { profiled } from './profile.js';
 import { counted } from './flops.js';
 
@@ -35,6 +35,7 @@ function choose(): Backend {
   }
   const n = native();
   if ('backend' in n) {
+    scheduleNativeCollections();
     status = { active: 'native', nativeAvailable: true };
     return n.backend;
   }
