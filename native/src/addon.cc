@@ -172,10 +172,28 @@ GcSchedule* gc_schedule(napi_env env) {
   return static_cast<GcSchedule*>(d);
 }
 
-// A fresh ArrayBuffer of `bytes` (zero-filled by V8) and its data.
-void* new_buffer(napi_env env, size_t bytes, napi_value* ab) {
+// Tests set this: outputs the kernel should write in full come uninitialised at every size and filled with
+// 0xff bytes (NaN / -1), so that an element a kernel leaves unwritten shows.
+std::atomic<bool> g_poison_outputs{false};
+
+// A fresh ArrayBuffer of `bytes` and its data: zero-filled by V8, or, for outputs of 1 MiB and more that the
+// kernel writes in full, left as malloc gave it (a Node Buffer's memory: no memset; smaller outputs gain less
+// than the Buffer object costs).
+void* new_buffer(napi_env env, size_t bytes, bool zero, napi_value* ab) {
   void* p = nullptr;
-  NAPI_OK(napi_create_arraybuffer(env, bytes, &p, ab));
+  const bool poison = !zero && bytes > 0 && g_poison_outputs.load(std::memory_order_relaxed);
+  if (zero || (bytes < (1 << 20) && !poison)) {
+    NAPI_OK(napi_create_arraybuffer(env, bytes, &p, ab));
+  } else {
+    napi_value buf;
+    NAPI_OK(napi_create_buffer(env, bytes, &p, &buf));
+    napi_typedarray_type t;
+    size_t len, off;
+    void* data;
+    NAPI_OK(napi_get_typedarray_info(env, buf, &t, &len, &data, ab, &off));
+    if (off != 0) NAPI_OK(napi_create_arraybuffer(env, bytes, &p, ab));  // a slice of Node's pool: not ours
+    if (poison) std::memset(p, 0xff, bytes);
+  }
   GcSchedule* g = gc_schedule(env);
   if (g && g->budget > 0) {
     int64_t ignored;
@@ -195,21 +213,24 @@ void* new_buffer(napi_env env, size_t bytes, napi_value* ab) {
 template <typename T> constexpr napi_typedarray_type kArrayType = napi_float32_array;
 template <> constexpr napi_typedarray_type kArrayType<int32_t> = napi_int32_array;
 
-// A fresh, zero-filled Float32Array / Int32Array of n elements (kernels that add into their output rely on the
-// zeros).
+// A fresh Float32Array / Int32Array of n elements: zero-filled (kZeroed: the kernel adds into its output) or
+// uninitialised (kOverwritten: the kernel writes every element).
 template <typename T>
-napi_value new_array(napi_env env, int64_t n, T** data) {
+napi_value new_array(napi_env env, int64_t n, T** data, bool zero) {
   napi_value ab, ta;
-  *data = (T*)new_buffer(env, (size_t)n * sizeof(T), &ab);
+  *data = (T*)new_buffer(env, (size_t)n * sizeof(T), zero, &ab);
   NAPI_OK(napi_create_typedarray(env, kArrayType<T>, (size_t)n, ab, 0, &ta));
   return ta;
 }
 
 // One output array of n elements, filled by fill(data) unless it is empty.
+constexpr bool kZeroed = true;        // the kernel adds into its output
+constexpr bool kOverwritten = false;  // the kernel writes every element
+
 template <typename T = float, typename Fill>
-napi_value result(napi_env env, int64_t n, Fill fill) {
+napi_value result(napi_env env, int64_t n, bool zero, Fill fill) {
   T* o;
-  napi_value r = new_array<T>(env, n, &o);
+  napi_value r = new_array<T>(env, n, &o, zero);
   if (n > 0) fill(o);
   return r;
 }
@@ -254,7 +275,7 @@ napi_value Unary(const Args& a) {
   const float* x = a.f32(1, &n);
   double p = a.argc > 2 ? a.num(2) : 0.0;
   if (op < 0 || op >= U_COUNT) a.fail("unknown op code");
-  return result(a.env, n, [&](float* o) { unary((int)op, x, o, n, (float)p); });
+  return result(a.env, n, kOverwritten, [&](float* o) { unary((int)op, x, o, n, (float)p); });
 }
 
 napi_value Binary(const Args& a) {
@@ -266,7 +287,7 @@ napi_value Binary(const Args& a) {
   a.check_lens(x, y);
   if (!broadcastable(x.s, os) || !broadcastable(y.s, os))
     a.fail("shapes " + dstr(x.s) + " and " + dstr(y.s) + " do not broadcast to " + dstr(os));
-  return result(a.env, prod(os), [&](float* o) { binary((int)op, x.p, x.s, y.p, y.s, o, os, (float)p); });
+  return result(a.env, prod(os), kOverwritten, [&](float* o) { binary((int)op, x.p, x.s, y.p, y.s, o, os, (float)p); });
 }
 
 napi_value Where(const Args& a) {
@@ -275,7 +296,7 @@ napi_value Where(const Args& a) {
   a.check_lens(c, x, y);
   if (!broadcastable(c.s, os) || !broadcastable(x.s, os) || !broadcastable(y.s, os))
     a.fail("shapes do not broadcast to " + dstr(os));
-  return result(a.env, prod(os), [&](float* o) { where(c.p, c.s, x.p, x.s, y.p, y.s, o, os); });
+  return result(a.env, prod(os), kOverwritten, [&](float* o) { where(c.p, c.s, x.p, x.s, y.p, y.s, o, os); });
 }
 
 napi_value Reduce(const Args& a, bool isMax) {
@@ -290,7 +311,7 @@ napi_value Reduce(const Args& a, bool isMax) {
   int64_t kept = 1;
   for (size_t i = 0; i < x.s.size(); ++i)
     if (!red[i]) kept *= x.s[i];
-  return result(a.env, kept, [&](float* o) { reduce(isMax, x.p, x.s, red, o); });
+  return result(a.env, kept, kOverwritten, [&](float* o) { reduce(isMax, x.p, x.s, red, o); });
 }
 
 napi_value ArgMax(const Args& a) {
@@ -299,7 +320,7 @@ napi_value ArgMax(const Args& a) {
   a.check_lens(x);
   if (axis < 0 || axis >= (int64_t)x.s.size()) a.fail("axis out of range");
   int64_t len = x.s[axis];
-  return result<int32_t>(a.env, len ? x.n / len : 0, [&](int32_t* o) { argmax(x.p, x.s, (int)axis, o); });
+  return result<int32_t>(a.env, len ? x.n / len : 0, kOverwritten, [&](int32_t* o) { argmax(x.p, x.s, (int)axis, o); });
 }
 
 napi_value Matmul(const Args& a) {
@@ -313,7 +334,7 @@ napi_value Matmul(const Args& a) {
   if (batch > 0 && (sa * (batch - 1) + m * k > na || sb * (batch - 1) + k * n > nb))
     a.fail("inputs too short for batch " + std::to_string(batch) + " of " + std::to_string(m) + "x" +
            std::to_string(k) + " @ " + std::to_string(k) + "x" + std::to_string(n));
-  return result(a.env, batch * m * n,
+  return result(a.env, batch * m * n, kOverwritten,
                 [&](float* o) { matmul_batched(x, y, o, batch, m, k, n, tA, tB, sa, sb); });
 }
 
@@ -327,7 +348,7 @@ napi_value Permute(const Args& a) {
     if (v < 0 || v >= (int64_t)x.s.size() || seen[v]) a.fail("perm is not a permutation");
     seen[v] = true;
   }
-  return result(a.env, x.n, [&](float* o) { permute(x.p, x.s, p, o); });
+  return result(a.env, x.n, kOverwritten, [&](float* o) { permute(x.p, x.s, p, o); });
 }
 
 // Checks x's length and that the per-axis lists p and q have x's rank (`pq` names them in the error).
@@ -342,7 +363,7 @@ napi_value Slice(const Args& a) {
   check_axes(a, x, b, z, "begin/size");
   for (size_t i = 0; i < x.s.size(); ++i)
     if (b[i] < 0 || b[i] + z[i] > x.s[i]) a.fail("slice out of bounds on axis " + std::to_string(i));
-  return result(a.env, prod(z), [&](float* o) { slice(x.p, x.s, b, z, o); });
+  return result(a.env, prod(z), kOverwritten, [&](float* o) { slice(x.p, x.s, b, z, o); });
 }
 
 napi_value PadZero(const Args& a) {
@@ -351,7 +372,7 @@ napi_value PadZero(const Args& a) {
   check_axes(a, x, b, e, "before/after");
   Dims os(x.s.size());
   for (size_t i = 0; i < os.size(); ++i) os[i] = x.s[i] + b[i] + e[i];
-  return result(a.env, prod(os), [&](float* o) { pad_zero(x.p, x.s, b, e, o); });
+  return result(a.env, prod(os), kZeroed, [&](float* o) { pad_zero(x.p, x.s, b, e, o); });
 }
 
 napi_value Concat(const Args& a) {
@@ -391,7 +412,7 @@ napi_value Concat(const Args& a) {
       if (i != axis && s[i] != shapes[0][i]) a.fail("shapes differ off the concat axis");
     os[axis] += s[axis];
   }
-  return result(env, prod(os), [&](float* o) { concat(xs, shapes, (int)axis, o); });
+  return result(env, prod(os), kOverwritten, [&](float* o) { concat(xs, shapes, (int)axis, o); });
 }
 
 // Every index in [0, size).
@@ -406,7 +427,7 @@ napi_value Gather(const Args& a) {
   const float* x = a.f32(0, &n);
   const int32_t* idx = a.i32(1, &ni);
   check_indices(a, idx, ni, n);
-  return result(a.env, ni, [&](float* o) { gather(x, idx, ni, o); });
+  return result(a.env, ni, kOverwritten, [&](float* o) { gather(x, idx, ni, o); });
 }
 
 napi_value ScatterAdd(const Args& a) {
@@ -417,7 +438,7 @@ napi_value ScatterAdd(const Args& a) {
   if (ni != n) a.fail("g and idx differ in length");
   if (size < 0) a.fail("negative size");
   check_indices(a, idx, ni, size);
-  return result(a.env, size, [&](float* o) { scatter_add(g, idx, n, o, size); });
+  return result(a.env, size, kZeroed, [&](float* o) { scatter_add(g, idx, n, o, size); });
 }
 
 // ---------------------------------------------------------------- convolution and pooling
@@ -447,7 +468,7 @@ napi_value Conv2d(const Args& a) {
   Input x = a.input(0, "xShape", "x"), w = a.input(2, "wShape", "w");
   a.check_lens(x, w);
   ConvGeom g = conv_geom(a, x.s, w.s, 4);
-  return result(a.env, g.N * g.O * g.Ho * g.Wo, [&](float* o) { conv2d_forward(x.p, w.p, o, g); });
+  return result(a.env, g.N * g.O * g.Ho * g.Wo, kOverwritten, [&](float* o) { conv2d_forward(x.p, w.p, o, g); });
 }
 
 napi_value Conv2dBackwardInput(const Args& a) {
@@ -456,7 +477,7 @@ napi_value Conv2dBackwardInput(const Args& a) {
   a.check_lens(gy, w);
   ConvGeom g = conv_geom(a, xs, w.s, 5);
   check_conv_grad(a, gy, g);
-  return result(a.env, prod(xs), [&](float* o) { conv2d_backward_input(gy.p, w.p, o, g); });
+  return result(a.env, prod(xs), kZeroed, [&](float* o) { conv2d_backward_input(gy.p, w.p, o, g); });
 }
 
 napi_value Conv2dBackwardWeight(const Args& a) {
@@ -465,7 +486,7 @@ napi_value Conv2dBackwardWeight(const Args& a) {
   a.check_lens(x, gy);
   ConvGeom g = conv_geom(a, x.s, ws, 5);
   check_conv_grad(a, gy, g);
-  return result(a.env, prod(ws), [&](float* o) { conv2d_backward_weight(x.p, gy.p, o, g); });
+  return result(a.env, prod(ws), kZeroed, [&](float* o) { conv2d_backward_weight(x.p, gy.p, o, g); });
 }
 
 // pool args: (..., kernel[2], stride[2], pad[4])
@@ -495,7 +516,7 @@ napi_value MaxPool2d(const Args& a) {
   int64_t no = p.N * p.C * p.Ho * p.Wo;
   float* o;
   int32_t* am;
-  napi_value ro = new_array(a.env, no, &o), ra = new_array(a.env, no, &am);
+  napi_value ro = new_array(a.env, no, &o, kOverwritten), ra = new_array(a.env, no, &am, kOverwritten);
   if (no > 0) maxpool2d(x.p, o, am, p);
   return tuple(a.env, {ro, ra});
 }
@@ -503,7 +524,7 @@ napi_value MaxPool2d(const Args& a) {
 napi_value AvgPool2d(const Args& a) {
   Input x;
   PoolGeom p = pool_input(a, &x);
-  return result(a.env, p.N * p.C * p.Ho * p.Wo, [&](float* o) { avgpool2d(x.p, o, p); });
+  return result(a.env, p.N * p.C * p.Ho * p.Wo, kOverwritten, [&](float* o) { avgpool2d(x.p, o, p); });
 }
 
 napi_value AvgPool2dBackward(const Args& a) {
@@ -512,7 +533,7 @@ napi_value AvgPool2dBackward(const Args& a) {
   a.check_lens(gy);
   PoolGeom p = pool_geom(a, xs, 3);
   if (gy.s != Dims{p.N, p.C, p.Ho, p.Wo}) a.fail("gShape " + dstr(gy.s) + " does not match the pooled output");
-  return result(a.env, prod(xs), [&](float* o) { avgpool2d_backward(gy.p, o, p); });
+  return result(a.env, prod(xs), kZeroed, [&](float* o) { avgpool2d_backward(gy.p, o, p); });
 }
 
 // ---------------------------------------------------------------- batch norm
@@ -544,8 +565,8 @@ struct BnCall {
     gamma = per_channel(a, 2, C, "gamma");
   }
   napi_value outputs(napi_env env) {
-    napi_value r0 = new_array(env, nx, &full), r1 = new_array(env, C, &c1),
-               r2 = new_array(env, C, &c2);
+    napi_value r0 = new_array(env, nx, &full, kOverwritten), r1 = new_array(env, C, &c1, kOverwritten),
+               r2 = new_array(env, C, &c2, kOverwritten);
     return tuple(env, {r0, r1, r2});
   }
 };
@@ -583,6 +604,13 @@ napi_value SetThreads(const Args& a) {
   set_threads((int)a.integer(0));
   return js_int(a.env, num_threads());
 }
+napi_value SetOutputPoison(const Args& a) {
+  bool on = false;
+  NAPI_OK(napi_get_value_bool(a.env, a.at(0), &on));
+  g_poison_outputs = on;
+  return js_bool(a.env, on);
+}
+
 // setGcBudget(gc, mib): run gc() once per mib MiB of outputs, outputs uncounted by V8; mib = 0: V8's schedule.
 napi_value SetGcBudget(const Args& a) {
   GcSchedule* g = gc_schedule(a.env);
@@ -665,6 +693,7 @@ const Binding kBindings[] = {
     {"setBlockedConv", SetBlockedConv},
     {"setLanesConv", SetLanesConv},
     {"setGcBudget", SetGcBudget},
+    {"setOutputPoison", SetOutputPoison},
     {"simdPath", SimdPath},
     {"forceSimdPath", ForceSimdPath},
     {"simdLanes", SimdLanes},

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -561,13 +562,38 @@ void gather(const float* x, const int32_t* idx, int64_t n, float* out) {
   });
 }
 
-// Each worker owns a range of outputs and adds, in order of i, the terms that land in it: every output sums its
-// terms in the serial loop's order, so the bits do not depend on the thread count. Each worker reads all of idx
-// (cheap next to the scattered adds).
+// Every output sums its terms in the serial loop's order, so the bits do not depend on the thread count.
+// When the terms split into consecutive chunks (one per thread) whose index ranges do not overlap - max
+// pooling's argmax, where each row of windows reads its own rows of the input - every output's terms lie in one
+// chunk, and the chunks scatter in parallel. Otherwise each worker owns a range of outputs and adds, in order of
+// i, the terms that land in it, reading all of idx.
 void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int64_t size) {
   if (n < kMinParallel) {
     for (int64_t i = 0; i < n; ++i) out[idx[i]] += g[i];
     return;
+  }
+  const int64_t K = num_threads();
+  if (K > 1) {
+    std::vector<int32_t> lo(K), hi(K);
+    parallel_for(K, 1, 1, [&](int64_t a, int64_t b) {
+      for (int64_t c = a; c < b; ++c) {
+        int32_t mn = idx[n * c / K], mx = mn;
+        for (int64_t i = n * c / K, e = n * (c + 1) / K; i < e; ++i) {
+          mn = std::min(mn, idx[i]);
+          mx = std::max(mx, idx[i]);
+        }
+        lo[c] = mn;
+        hi[c] = mx;
+      }
+    });
+    bool disjoint = true;
+    for (int64_t c = 1; c < K; ++c) disjoint = disjoint && lo[c] > hi[c - 1];
+    if (disjoint) {
+      parallel_for(K, 1, 1, [&](int64_t a, int64_t b) {
+        for (int64_t i = n * a / K, e = n * b / K; i < e; ++i) out[idx[i]] += g[i];
+      });
+      return;
+    }
   }
   parallel_for(size, 1, 64, [&](int64_t lo, int64_t hi) {
     for (int64_t i = 0; i < n; ++i) {

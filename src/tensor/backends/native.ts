@@ -5,7 +5,7 @@
 //
 // Environment: GTN_THREADS (pool size, default: cores available to the process). GTN_MALLOC_TUNE=0 keeps glibc's
 // default mmap/trim thresholds (by default the addon raises them so that the memory of freed tensors is reused
-// instead of paying first-touch page faults on every large output). GTN_GC_BUDGET_MB (default 512; 0: V8's own
+// instead of paying first-touch page faults on every large output). GTN_GC_BUDGET_MB (default 1024; 0: V8's own
 // schedule): one full V8 collection per that many MiB of kernel outputs, instead of V8's ~one per 64 MB of growth
 // (native/src/addon.cc, "output buffers", says why).
 import { createRequire } from 'node:module';
@@ -46,6 +46,8 @@ export interface NativeAddon {
   setLanesConv(on: boolean): boolean;
   /** gc() once per `mib` MiB of outputs (outputs uncounted by V8's own schedule); 0 restores V8's schedule. */
   setGcBudget(gc: (() => void) | null, mib: number): number;
+  /** Tests: outputs a kernel must write in full come filled with NaN / -1 (an unwritten element shows). */
+  setOutputPoison(on: boolean): boolean;
   getThreads(): number;
   simdPath(): string;
   /** 0 auto, 1 portable, 2 avx2, 3 avx512 (capped at what the CPU supports); returns the path now in use. */
@@ -158,7 +160,7 @@ export function loadNativeBackend(): { backend: Backend } | { error: string } {
   return { backend: backendCache };
 }
 
-export const DEFAULT_GC_BUDGET_MIB = 512;
+export const DEFAULT_GC_BUDGET_MIB = 1024;
 
 /** GTN_GC_BUDGET_MB as a number of MiB (default DEFAULT_GC_BUDGET_MIB); a clear error for anything else. */
 export function gcBudgetMiB(env: string | undefined = process.env.GTN_GC_BUDGET_MB): number {
