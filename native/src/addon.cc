@@ -1,5 +1,6 @@
 // N-API bindings of the gtn native backend. Inputs are taken zero-copy from the JS typed arrays; outputs are
-// fresh ArrayBuffers (zero-filled by V8) written in place. Shapes arrive as JS number arrays.
+// fresh ArrayBuffers written in place (see "output buffers" for their memory and for when V8 collects them).
+// Shapes arrive as JS number arrays.
 //
 // Every JS function goes through one callback, `dispatch`, which finds its entry of the binding table (at the
 // bottom of this file), parses the arguments with an `Args` named after the JS function (so that errors read
