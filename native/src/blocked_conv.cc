@@ -253,10 +253,86 @@ void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& 
     }
   });
 }
+
+// The weight gradient of a 3x3 conv with one channel on either side (a first layer on grey images, a generator's
+// last layer), where the channels-in-lanes kernel has no channels to fill its lanes and the others re-read or
+// copy the large side: per (output, input) channel pair, the 9 tap sums run over the image rows with up to 32
+// output columns in two vectors and 9 x 2 accumulators in registers. Masked loads stand in for the zero frame
+// (lanes past the row or over the padding read nothing), so neither side is copied. Each pair is one task,
+// summed over the images in order: the bits do not depend on the thread count.
+bool wg_pairs_applies(const ConvGeom& g) {
+  return lanes_on() && (g.C == 1 || g.O == 1) && g.G == 1 && g.sh == 1 && g.sw == 1 && g.kh == 3 && g.kw == 3 &&
+         g.Wo <= 32 && g.pt < 3 && g.pb < 3 && g.pl < 3 && g.pr < 3;
+}
+
+// Pairs [p0, p1) of one task (pair p: output o = p / C, input c = p % C); images in order, and for each image the
+// pairs in order, so that consecutive planes of the large side are read one after the other. Each pair's 9 x NV
+// accumulators live in `acc` between images (L1: 1.2 KB per pair).
+template <int NV>
+__attribute__((target("avx512f,fma"))) void wg_pairs_task(const float* x, const float* gy, const ConvGeom& g, int64_t p0,
+                                                        int64_t p1, float* acc, float* dw) {
+  const int64_t HW = g.H * g.W, P = g.Ho * g.Wo;
+  // lanes of output columns ow = 16 v + lane < Wo; for tap column j, also inside the image: 0 <= ow + j - pl < W
+  __mmask16 mg[NV], mx[3][NV];
+  for (int v = 0; v < NV; ++v) {
+    mg[v] = 0;
+    for (int j = 0; j < 3; ++j) mx[j][v] = 0;
+    for (int q = 0; q < 16; ++q) {
+      if (16 * v + q >= g.Wo) continue;
+      mg[v] |= (__mmask16)(1u << q);
+      for (int j = 0; j < 3; ++j) {
+        const int64_t col = 16 * v + q + j - g.pl;
+        if (col >= 0 && col < g.W) mx[j][v] |= (__mmask16)(1u << q);
+      }
+    }
+  }
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* xn = x + (n * g.C + p % g.C) * HW;
+      const float* gn = gy + (n * g.O + p / g.C) * P;
+      float* ap = acc + (p - p0) * 9 * NV * 16;
+      __m512 a[3][3][NV];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+          for (int v = 0; v < NV; ++v) a[i][j][v] = _mm512_loadu_ps(ap + ((i * 3 + j) * NV + v) * 16);
+      for (int64_t oh = 0; oh < g.Ho; ++oh) {
+        __m512 gv[NV];
+        for (int v = 0; v < NV; ++v) gv[v] = _mm512_maskz_loadu_ps(mg[v], gn + oh * g.Wo + 16 * v);
+        for (int i = 0; i < 3; ++i) {
+          const int64_t r = oh + i - g.pt;
+          if (r < 0 || r >= g.H) continue;
+          const float* xr = xn + r * g.W - g.pl;  // xr[ow + j]: the input under output column ow, tap column j
+          for (int j = 0; j < 3; ++j)
+            for (int v = 0; v < NV; ++v)
+              a[i][j][v] = _mm512_fmadd_ps(gv[v], _mm512_maskz_loadu_ps(mx[j][v], xr + 16 * v + j), a[i][j][v]);
+        }
+      }
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+          for (int v = 0; v < NV; ++v) _mm512_storeu_ps(ap + ((i * 3 + j) * NV + v) * 16, a[i][j][v]);
+    }
+  for (int64_t p = p0; p < p1; ++p)
+    for (int t = 0; t < 9; ++t) {
+      const float* l = acc + ((p - p0) * 9 + t) * NV * 16;
+      float sum = 0.f;
+      for (int q = 0; q < 16 * NV; ++q) sum += l[q];
+      dw[p * 9 + t] = sum;
+    }
+}
+
+void weight_grad_pairs(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  parallel_for(g.O * g.C, 1, 1, [&](int64_t p0, int64_t p1) {
+    std::vector<float> acc((size_t)((p1 - p0) * 9 * 32), 0.f);
+    if (g.Wo > 16) wg_pairs_task<2>(x, gy, g, p0, p1, acc.data(), dw);
+    else wg_pairs_task<1>(x, gy, g, p0, p1, acc.data(), dw);
+  });
+}
 #else
 bool lanes_on() { return false; }
 std::atomic<int> lanes_mode{0};
 bool wg_cb_applies(const ConvGeom&) { return false; }
+bool wg_pairs_applies(const ConvGeom&) { return false; }
+void weight_grad_pairs(const float*, const float*, float*, const ConvGeom&) {}
 template <int NV>
 void weight_grad_cb(const float*, const float*, float*, const ConvGeom&) {}
 template <int NV>
@@ -371,7 +447,7 @@ bool lanes_conv_enabled() { return lanes_on(); }
 
 bool blocked_conv_applies(const ConvGeom& g, bool weight) {
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
-  if (weight && enabled() && wg_cb_applies(g)) return true;
+  if (weight && enabled() && (wg_cb_applies(g) || wg_pairs_applies(g))) return true;
   // Rows shorter than a vector waste lanes (8x8 maps measured slower than im2col + GEMM); the weight gradient's
   // kernel re-reads the gradient once per input channel and loses to GEMM from 32 input channels on.
   return enabled() && g.sh == 1 && g.sw == 1 && g.G == 1 && !pointwise && g.kw <= 7 && g.kh <= 7 && g.O >= 5 &&
@@ -392,6 +468,7 @@ void blocked_conv_backward_input(const float* gy, const float* w, float* dx, con
 
 void blocked_conv_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
   if (wg_cb_applies(g)) return g.O % 32 == 0 ? weight_grad_cb<2>(x, gy, dw, g) : weight_grad_cb<1>(x, gy, dw, g);
+  if (wg_pairs_applies(g)) return weight_grad_pairs(x, gy, dw, g);
   const int64_t WoP = round_up(g.Wo, VW), Hp = g.H + g.pt + g.pb, Wp = WoP + g.kw - 1;
   std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gp((size_t)(g.N * g.O * g.Ho * WoP));
   parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {

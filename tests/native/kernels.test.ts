@@ -280,6 +280,10 @@ const convCases: ConvCase[] = [
   { N: 3, C: 64, H: 8, W: 8, O: 32, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: 8x8, 64 -> 32' },
   { N: 2, C: 32, H: 12, W: 13, O: 16, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: 16 outputs, 13 wide' },
   { N: 2, C: 16, H: 30, W: 28, O: 48, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'lanes: 48 outputs, 26 wide' },
+  // one channel on a side, 3x3 (AVX-512: the weight gradient per channel pair, columns in masked vectors)
+  { N: 3, C: 1, H: 11, W: 19, O: 7, kh: 3, kw: 3, p: { stride: [1, 1], pad: [2, 0, 1, 2], groups: 1 }, what: 'pairs: 1 input, 20 wide, lopsided pad' },
+  { N: 2, C: 5, H: 9, W: 9, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 0, 1], groups: 1 }, what: 'pairs: 1 output, 8 wide' },
+  { N: 2, C: 3, H: 6, W: 34, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'pairs: 1 output, 32 wide' },
 ];
 // Native conv paths: im2col + GEMM only; with the register-blocked kernels; with the channels-in-lanes kernels too
 // (AVX-512 machines; elsewhere setLanesConv(true) reads false and the third path repeats the second).
@@ -426,6 +430,8 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
     nb.conv2d(x32, [3, 32, 14, 14], w32, [64, 32, 3, 3], p),
     nb.conv2dBackwardInput(g32, [3, 64, 14, 14], w32, [64, 32, 3, 3], [3, 32, 14, 14], p),
     nb.conv2dBackwardWeight(x32, [3, 32, 14, 14], g32, [3, 64, 14, 14], [64, 32, 3, 3], p),
+    // one input channel (the MNIST learner's first layer): weight gradient per channel pair
+    nb.conv2dBackwardWeight(x.subarray(0, 6 * 196), [6, 1, 14, 14], g, gs, [32, 1, 3, 3], p),
     // direct path (one output channel)
     nb.conv2d(x, xs, w.subarray(0, 144), [1, 16, 3, 3], p),
     nb.conv2dBackwardInput(g.subarray(0, 6 * 196), [6, 1, 14, 14], w.subarray(0, 144), [1, 16, 3, 3], xs, p),
