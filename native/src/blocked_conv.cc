@@ -327,12 +327,108 @@ void weight_grad_pairs(const float* x, const float* gy, float* dw, const ConvGeo
     else wg_pairs_task<1>(x, gy, g, p0, p1, acc.data(), dw);
   });
 }
+
+// A 3x3 conv to one output channel (a generator's last layer) and its input gradient, with the columns of a row
+// (up to 32) in masked vectors and the input channels' taps as broadcast weights: each output element sums its
+// (channel, tap) terms in a fixed order in one task (an image, or an image's input channel), reading the large
+// side once. The im2col + GEMM path copied 9x the input for a one-row matrix product.
+bool so_applies(const ConvGeom& g) {
+  return lanes_on() && g.O == 1 && g.G == 1 && g.sh == 1 && g.sw == 1 && g.kh == 3 && g.kw == 3 && g.Wo <= 32 &&
+         g.W <= 32 && g.pt < 3 && g.pb < 3 && g.pl < 3 && g.pr < 3;
+}
+
+// Lane masks of a row of `cols` outputs read from a row of `width` at offset j - off: lanes with ow < cols and
+// 0 <= ow + j - off < width.
+template <int NV>
+inline void row_masks(int64_t cols, int64_t width, int64_t off, __mmask16 (&m)[3][NV], __mmask16 (&mo)[NV]) {
+  for (int v = 0; v < NV; ++v) {
+    mo[v] = 0;
+    for (int j = 0; j < 3; ++j) m[j][v] = 0;
+    for (int q = 0; q < 16; ++q) {
+      if (16 * v + q >= cols) continue;
+      mo[v] |= (__mmask16)(1u << q);
+      for (int j = 0; j < 3; ++j) {
+        const int64_t col = 16 * v + q + j - off;
+        if (col >= 0 && col < width) m[j][v] |= (__mmask16)(1u << q);
+      }
+    }
+  }
+}
+
+template <int NV>
+__attribute__((target("avx512f,fma"))) void single_out_forward_image(const float* xn, const float* w, float* on,
+                                                                   const ConvGeom& g) {
+  __mmask16 mx[3][NV], mo[NV];
+  row_masks<NV>(g.Wo, g.W, g.pl, mx, mo);
+  for (int64_t oh = 0; oh < g.Ho; ++oh) {
+    __m512 a[NV];
+    for (int v = 0; v < NV; ++v) a[v] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int i = 0; i < 3; ++i) {
+        const int64_t r = oh + i - g.pt;
+        if (r < 0 || r >= g.H) continue;
+        const float* xr = xn + (c * g.H + r) * g.W - g.pl;
+        for (int j = 0; j < 3; ++j) {
+          const __m512 wv = _mm512_set1_ps(w[(c * 3 + i) * 3 + j]);
+          for (int v = 0; v < NV; ++v) a[v] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mx[j][v], xr + 16 * v + j), a[v]);
+        }
+      }
+    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(on + oh * g.Wo + 16 * v, mo[v], a[v]);
+  }
+}
+
+// dx[c][r][col] = sum_{i,j} w[c][i][j] gy[r - i + pt][col - j + pl]: the same loop with the kernel flipped.
+template <int NV>
+__attribute__((target("avx512f,fma"))) void single_out_backward_input_plane(const float* gn, const float* wc, float* dxc,
+                                                                          const ConvGeom& g) {
+  __mmask16 mg[3][NV], mo[NV];
+  row_masks<NV>(g.W, g.Wo, 2 - g.pl, mg, mo);  // tap column j reads gy column col + j - (2 - pl), i.e. kernel column 2 - j
+  for (int64_t r = 0; r < g.H; ++r) {
+    __m512 a[NV];
+    for (int v = 0; v < NV; ++v) a[v] = _mm512_setzero_ps();
+    for (int i = 0; i < 3; ++i) {
+      const int64_t oh = r - i + g.pt;
+      if (oh < 0 || oh >= g.Ho) continue;
+      const float* gr = gn + oh * g.Wo - (2 - g.pl);
+      for (int j = 0; j < 3; ++j) {
+        const __m512 wv = _mm512_set1_ps(wc[i * 3 + 2 - j]);
+        for (int v = 0; v < NV; ++v) a[v] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mg[j][v], gr + 16 * v + j), a[v]);
+      }
+    }
+    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(dxc + r * g.W + 16 * v, mo[v], a[v]);
+  }
+}
+
+void so_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
+  parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const float* xn = x + n * g.C * g.H * g.W;
+      float* on = out + n * g.Ho * g.Wo;
+      if (g.Wo > 16) single_out_forward_image<2>(xn, w, on, g);
+      else single_out_forward_image<1>(xn, w, on, g);
+    }
+  });
+}
+
+void so_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  parallel_for(g.N * g.C, 1, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* gn = gy + (p / g.C) * g.Ho * g.Wo;
+      float* dxc = dx + p * g.H * g.W;
+      if (g.W > 16) single_out_backward_input_plane<2>(gn, w + (p % g.C) * 9, dxc, g);
+      else single_out_backward_input_plane<1>(gn, w + (p % g.C) * 9, dxc, g);
+    }
+  });
+}
 #else
 bool lanes_on() { return false; }
 std::atomic<int> lanes_mode{0};
 bool wg_cb_applies(const ConvGeom&) { return false; }
 bool wg_pairs_applies(const ConvGeom&) { return false; }
 void weight_grad_pairs(const float*, const float*, float*, const ConvGeom&) {}
+bool so_applies(const ConvGeom&) { return false; }
+void so_forward(const float*, const float*, float*, const ConvGeom&) {}
+void so_backward_input(const float*, const float*, float*, const ConvGeom&) {}
 template <int NV>
 void weight_grad_cb(const float*, const float*, float*, const ConvGeom&) {}
 template <int NV>
@@ -439,6 +535,12 @@ bool enabled() {
 }
 
 }  // namespace
+
+bool single_out_applies(const ConvGeom& g) { return enabled() && so_applies(g); }
+void single_out_forward(const float* x, const float* w, float* out, const ConvGeom& g) { so_forward(x, w, out, g); }
+void single_out_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  so_backward_input(gy, w, dx, g);
+}
 
 void set_blocked_conv(bool on) { mode.store(on ? 1 : 0); }
 bool blocked_conv_enabled() { return enabled(); }

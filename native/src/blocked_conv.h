@@ -19,6 +19,11 @@ bool lanes_conv_enabled();
 // channels fill 32 lanes). Measured: README, "Speed".
 bool blocked_conv_applies(const ConvGeom& g, bool weight = false);
 
+// 3x3 convs to a single output channel on AVX-512 (a generator's last layer): forward and input gradient.
+bool single_out_applies(const ConvGeom& g);
+void single_out_forward(const float* x, const float* w, float* out, const ConvGeom& g);
+void single_out_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g);
+
 void blocked_conv_forward(const float* x, const float* w, float* out, const ConvGeom& g);
 void blocked_conv_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g);
 void blocked_conv_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g);

@@ -284,6 +284,7 @@ const convCases: ConvCase[] = [
   { N: 3, C: 1, H: 11, W: 19, O: 7, kh: 3, kw: 3, p: { stride: [1, 1], pad: [2, 0, 1, 2], groups: 1 }, what: 'pairs: 1 input, 20 wide, lopsided pad' },
   { N: 2, C: 5, H: 9, W: 9, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 0, 1], groups: 1 }, what: 'pairs: 1 output, 8 wide' },
   { N: 2, C: 3, H: 6, W: 34, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'pairs: 1 output, 32 wide' },
+  { N: 2, C: 4, H: 7, W: 32, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 2, 0, 0], groups: 1 }, what: 'single output: 30 wide from 32' },
 ];
 // Native conv paths: im2col + GEMM only; with the register-blocked kernels; with the channels-in-lanes kernels too
 // (AVX-512 machines; elsewhere setLanesConv(true) reads false and the third path repeats the second).
