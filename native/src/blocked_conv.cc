@@ -6,7 +6,7 @@
 // arithmetic is mul-then-add (contraction is off), so every SIMD clone computes the same bits.
 // On AVX-512 machines, convolutions whose output channels fill 16-channel vectors take the channels-in-lanes
 // kernels further down instead (FMA, like the GEMM: their bits differ from the other SIMD levels', never between
-// runs or thread counts).
+// runs or thread counts), and 3x3 convs with one channel on a side the one-channel kernels after those.
 #include "blocked_conv.h"
 
 #include <algorithm>
@@ -265,6 +265,24 @@ bool wg_pairs_applies(const ConvGeom& g) {
          g.Wo <= 32 && g.pt < 3 && g.pb < 3 && g.pl < 3 && g.pr < 3;
 }
 
+// Lane masks of a row of `cols` outputs read from a row of `width` at offset j - off: lanes with ow < cols and
+// 0 <= ow + j - off < width.
+template <int NV>
+inline void row_masks(int64_t cols, int64_t width, int64_t off, __mmask16 (&m)[3][NV], __mmask16 (&mo)[NV]) {
+  for (int v = 0; v < NV; ++v) {
+    mo[v] = 0;
+    for (int j = 0; j < 3; ++j) m[j][v] = 0;
+    for (int q = 0; q < 16; ++q) {
+      if (16 * v + q >= cols) continue;
+      mo[v] |= (__mmask16)(1u << q);
+      for (int j = 0; j < 3; ++j) {
+        const int64_t col = 16 * v + q + j - off;
+        if (col >= 0 && col < width) m[j][v] |= (__mmask16)(1u << q);
+      }
+    }
+  }
+}
+
 // Pairs [p0, p1) of one task (pair p: output o = p / C, input c = p % C); images in order, and for each image the
 // pairs in order, so that consecutive planes of the large side are read one after the other. Each pair's 9 x NV
 // accumulators live in `acc` between images (L1: 1.2 KB per pair).
@@ -272,20 +290,8 @@ template <int NV>
 __attribute__((target("avx512f,fma"))) void wg_pairs_task(const float* x, const float* gy, const ConvGeom& g, int64_t p0,
                                                         int64_t p1, float* acc, float* dw) {
   const int64_t HW = g.H * g.W, P = g.Ho * g.Wo;
-  // lanes of output columns ow = 16 v + lane < Wo; for tap column j, also inside the image: 0 <= ow + j - pl < W
-  __mmask16 mg[NV], mx[3][NV];
-  for (int v = 0; v < NV; ++v) {
-    mg[v] = 0;
-    for (int j = 0; j < 3; ++j) mx[j][v] = 0;
-    for (int q = 0; q < 16; ++q) {
-      if (16 * v + q >= g.Wo) continue;
-      mg[v] |= (__mmask16)(1u << q);
-      for (int j = 0; j < 3; ++j) {
-        const int64_t col = 16 * v + q + j - g.pl;
-        if (col >= 0 && col < g.W) mx[j][v] |= (__mmask16)(1u << q);
-      }
-    }
-  }
+  __mmask16 mx[3][NV], mg[NV];
+  row_masks<NV>(g.Wo, g.W, g.pl, mx, mg);
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t p = p0; p < p1; ++p) {
       const float* xn = x + (n * g.C + p % g.C) * HW;
@@ -335,24 +341,6 @@ void weight_grad_pairs(const float* x, const float* gy, float* dw, const ConvGeo
 bool so_applies(const ConvGeom& g) {
   return lanes_on() && g.O == 1 && g.G == 1 && g.sh == 1 && g.sw == 1 && g.kh == 3 && g.kw == 3 && g.Wo <= 32 &&
          g.W <= 32 && g.pt < 3 && g.pb < 3 && g.pl < 3 && g.pr < 3;
-}
-
-// Lane masks of a row of `cols` outputs read from a row of `width` at offset j - off: lanes with ow < cols and
-// 0 <= ow + j - off < width.
-template <int NV>
-inline void row_masks(int64_t cols, int64_t width, int64_t off, __mmask16 (&m)[3][NV], __mmask16 (&mo)[NV]) {
-  for (int v = 0; v < NV; ++v) {
-    mo[v] = 0;
-    for (int j = 0; j < 3; ++j) m[j][v] = 0;
-    for (int q = 0; q < 16; ++q) {
-      if (16 * v + q >= cols) continue;
-      mo[v] |= (__mmask16)(1u << q);
-      for (int j = 0; j < 3; ++j) {
-        const int64_t col = 16 * v + q + j - off;
-        if (col >= 0 && col < width) m[j][v] |= (__mmask16)(1u << q);
-      }
-    }
-  }
 }
 
 template <int NV>

@@ -226,9 +226,9 @@ void for_each_image_group(const ConvGeom& g, const Fn& fn) {
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
+  if (single_out_applies(g)) return single_out_forward(x, w, out, g);
   // With fewer than 16 terms per output (a 3x3 conv on one grey channel) the blocked kernels spend their time
   // storing outputs, and im2col + GEMM measured 1.5-2x faster (`npm run bench`, conv lines).
-  if (single_out_applies(g)) return single_out_forward(x, w, out, g);
   if (blocked_conv_applies(g) && (g.C / g.G) * g.kh * g.kw >= 16) return blocked_conv_forward(x, w, out, g);
   const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
   for_each_image_group(g, [&](int64_t n, int64_t gi) {
@@ -255,9 +255,9 @@ void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& 
 }
 
 void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  if (single_out_applies(g)) return single_out_backward_input(gy, w, dx, g);
   // The blocked kernel's registers hold output channels, which here are the C input channels: with few of them
   // (a first layer on grey images: C = 1) it wastes most lanes and measured 3-4x slower than the direct path.
-  if (single_out_applies(g)) return single_out_backward_input(gy, w, dx, g);
   if (blocked_conv_applies(g) && g.C >= 5) return blocked_conv_backward_input(gy, w, dx, g);
   const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
   for_each_image_group(g, [&](int64_t n, int64_t gi) {
