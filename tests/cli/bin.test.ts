@@ -23,3 +23,15 @@ test('bin/gtn.js starts node with the flags of src/nodeFlags.ts', () => {
   const execArgv = JSON.parse(r.stderr.trim().split('\n').pop()!) as string[];
   for (const f of NODE_FLAGS) assert.ok(execArgv.includes(f), `${f} missing from ${JSON.stringify(execArgv)}`);
 });
+
+test('a bad engine environment variable is a one-line error naming it, exit code 2, no stack trace', () => {
+  for (const [name, value, message] of [
+    ['GTN_GC_BUDGET_MB', 'lots', /^gtn: GTN_GC_BUDGET_MB must be a number of MiB >= 0 .*got 'lots'$/],
+    ['GTN_BACKEND', 'gpu', /^gtn: GTN_BACKEND must be 'js' or 'native', got 'gpu'$/],
+  ] as const) {
+    const r = spawnSync(bin, ['doctor'], { encoding: 'utf8', env: { ...process.env, [name]: value } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr.trim(), message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});

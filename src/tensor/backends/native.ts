@@ -14,6 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GtnError } from '../../errors.js';
 import type { Backend, BinaryOp, Conv2dParams, Shape, UnaryOp, Window2d } from './backend.js';
 
 /** The raw addon surface (see native/src/addon.cc). */
@@ -167,7 +168,7 @@ export function gcBudgetMiB(env: string | undefined = process.env.GTN_GC_BUDGET_
   if (env === undefined || env.trim() === '') return DEFAULT_GC_BUDGET_MIB;
   const mib = Number(env);
   if (!Number.isFinite(mib) || mib < 0) {
-    throw new Error(`GTN_GC_BUDGET_MB must be a number of MiB >= 0 (0: V8 schedules its own collections), got '${env}'`);
+    throw new GtnError(`GTN_GC_BUDGET_MB must be a number of MiB >= 0 (0: V8 schedules its own collections), got '${env}'`);
   }
   return mib;
 }

@@ -1,5 +1,6 @@
 // Which backend runs the kernels. The native backend is the default where it loads; otherwise gtn falls back
 // to the TypeScript reference backend with one warning. GTN_BACKEND=js|native forces a choice.
+import { GtnError } from '../../errors.js';
 import type { Backend } from './backend.js';
 import { jsBackend } from './js.js';
 import { loadNativeBackend, scheduleNativeCollections } from './native.js';
@@ -27,7 +28,7 @@ function native() {
 function choose(): Backend {
   const wanted = process.env.GTN_BACKEND;
   if (wanted !== undefined && wanted !== 'js' && wanted !== 'native') {
-    throw new Error(`GTN_BACKEND must be 'js' or 'native', got '${wanted}'`);
+    throw new GtnError(`GTN_BACKEND must be 'js' or 'native', got '${wanted}'`);
   }
   if (wanted === 'js') {
     status = { active: 'js', nativeAvailable: 'backend' in native(), reason: 'GTN_BACKEND=js' };
@@ -39,7 +40,7 @@ function choose(): Backend {
     status = { active: 'native', nativeAvailable: true };
     return n.backend;
   }
-  if (wanted === 'native') throw new Error(`GTN_BACKEND=native but the native backend cannot load: ${n.error}`);
+  if (wanted === 'native') throw new GtnError(`GTN_BACKEND=native but the native backend cannot load: ${n.error}`);
   status = { active: 'js', nativeAvailable: false, reason: n.error };
   process.emitWarning(`gtn: native backend unavailable (${n.error}); using the slower TypeScript backend. Run \`gtn doctor\` for details.`);
   return jsBackend;
