@@ -224,10 +224,10 @@ napi_value new_array(napi_env env, int64_t n, T** data, bool zero) {
   return ta;
 }
 
-// One output array of n elements, filled by fill(data) unless it is empty.
 constexpr bool kZeroed = true;        // the kernel adds into its output
 constexpr bool kOverwritten = false;  // the kernel writes every element
 
+// One output array of n elements, filled by fill(data) unless it is empty.
 template <typename T = float, typename Fill>
 napi_value result(napi_env env, int64_t n, bool zero, Fill fill) {
   T* o;
@@ -606,17 +606,14 @@ napi_value SetThreads(const Args& a) {
   return js_int(a.env, num_threads());
 }
 napi_value SetOutputPoison(const Args& a) {
-  bool on = false;
-  NAPI_OK(napi_get_value_bool(a.env, a.at(0), &on));
-  g_poison_outputs = on;
-  return js_bool(a.env, on);
+  g_poison_outputs = a.boolean(0);
+  return js_bool(a.env, g_poison_outputs);
 }
 
 // setGcBudget(gc, mib): run gc() once per mib MiB of outputs, outputs uncounted by V8; mib = 0: V8's schedule.
 napi_value SetGcBudget(const Args& a) {
   GcSchedule* g = gc_schedule(a.env);
-  double mib = 0;
-  NAPI_OK(napi_get_value_double(a.env, a.at(1), &mib));
+  const double mib = a.num(1);
   if (!(mib >= 0 && mib < 1e9)) a.fail("the budget must be a number of MiB >= 0");
   napi_valuetype t;
   NAPI_OK(napi_typeof(a.env, a.at(0), &t));
