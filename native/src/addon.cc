@@ -25,6 +25,7 @@
 #include "norm.h"
 #include "ops.h"
 #include "pool.h"
+#include "pooling.h"
 
 using namespace gtn;
 
@@ -427,8 +428,10 @@ napi_value Gather(const Args& a) {
   int64_t n, ni;
   const float* x = a.f32(0, &n);
   const int32_t* idx = a.i32(1, &ni);
-  check_indices(a, idx, ni, n);
-  return result(a.env, ni, kOverwritten, [&](float* o) { gather(x, idx, ni, o); });
+  bool ok = true;
+  napi_value r = result(a.env, ni, kOverwritten, [&](float* o) { ok = gather(x, n, idx, ni, o); });
+  if (!ok) check_indices(a, idx, ni, n);  // names the first bad index
+  return r;
 }
 
 napi_value ScatterAdd(const Args& a) {
@@ -438,8 +441,10 @@ napi_value ScatterAdd(const Args& a) {
   int64_t size = a.integer(2);
   if (ni != n) a.fail("g and idx differ in length");
   if (size < 0) a.fail("negative size");
-  check_indices(a, idx, ni, size);
-  return result(a.env, size, kZeroed, [&](float* o) { scatter_add(g, idx, n, o, size); });
+  bool ok = true;
+  napi_value r = result(a.env, size, kZeroed, [&](float* o) { ok = scatter_add(g, idx, n, o, size); });
+  if (!ok || (size == 0 && ni > 0)) check_indices(a, idx, ni, size);  // names the first bad index
+  return r;
 }
 
 // ---------------------------------------------------------------- convolution and pooling
@@ -520,6 +525,21 @@ napi_value MaxPool2d(const Args& a) {
   napi_value ro = new_array(a.env, no, &o, kOverwritten), ra = new_array(a.env, no, &am, kOverwritten);
   if (no > 0) maxpool2d(x.p, o, am, p);
   return tuple(a.env, {ro, ra});
+}
+
+napi_value MaxPool2dBackward(const Args& a) {
+  Input gy = a.input(0, "gShape", "g");
+  int64_t na;
+  const int32_t* arg = a.i32(2, &na);
+  Dims xs = a.shape(3, "xShape");
+  a.check_lens(gy);
+  PoolGeom p = pool_geom(a, xs, 4);
+  if (gy.s != Dims{p.N, p.C, p.Ho, p.Wo}) a.fail("gShape " + dstr(gy.s) + " does not match the pooled output");
+  if (na != prod(gy.s)) a.fail("argmax and g differ in length");
+  bool ok = true;
+  napi_value r = result(a.env, prod(xs), kOverwritten, [&](float* o) { ok = maxpool2d_backward(gy.p, arg, o, p); });
+  if (!ok) a.fail("an argmax index lies outside its own plane of x");
+  return r;
 }
 
 napi_value AvgPool2d(const Args& a) {
@@ -682,6 +702,7 @@ const Binding kBindings[] = {
     {"conv2dBackwardInput", Conv2dBackwardInput},
     {"conv2dBackwardWeight", Conv2dBackwardWeight},
     {"maxPool2d", MaxPool2d},
+    {"maxPool2dBackward", MaxPool2dBackward},
     {"avgPool2d", AvgPool2d},
     {"avgPool2dBackward", AvgPool2dBackward},
     {"batchNorm", BatchNorm},

@@ -213,6 +213,41 @@ bool wg_cb_applies(const ConvGeom& g) {
          g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
 }
 
+// dst [cols][rows] = src [rows][cols] (rows a multiple of 16): 16 x 16 tiles transposed in registers (a float-
+// by-float transpose of the weight gradient's gy was a quarter of its time).
+__attribute__((target("avx512f"))) void transpose_cb(const float* src, int64_t rows, int64_t cols, float* dst) {
+  int64_t c0 = 0;
+  for (; c0 + 16 <= cols; c0 += 16)
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+      __m512 t[16], u[16];
+      for (int i = 0; i < 16; ++i) t[i] = _mm512_loadu_ps(src + (r0 + i) * cols + c0);
+      // Pairs of rows interleaved, then pairs of pairs, then 128-bit lanes across 4 and 8 rows.
+      for (int i = 0; i < 16; i += 2) {
+        u[i] = _mm512_unpacklo_ps(t[i], t[i + 1]);
+        u[i + 1] = _mm512_unpackhi_ps(t[i], t[i + 1]);
+      }
+      for (int i = 0; i < 16; i += 4)
+        for (int k = 0; k < 2; ++k) {
+          t[i + k] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(u[i + k]), _mm512_castps_pd(u[i + 2 + k])));
+          t[i + 2 + k] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(u[i + k]), _mm512_castps_pd(u[i + 2 + k])));
+        }
+      for (int i = 0; i < 16; i += 8)
+        for (int k = 0; k < 4; ++k) {
+          u[i + k] = _mm512_shuffle_f32x4(t[i + k], t[i + 4 + k], 0x88);
+          u[i + 4 + k] = _mm512_shuffle_f32x4(t[i + k], t[i + 4 + k], 0xdd);
+        }
+      for (int k = 0; k < 8; ++k) {
+        t[k] = _mm512_shuffle_f32x4(u[k], u[8 + k], 0x88);
+        t[8 + k] = _mm512_shuffle_f32x4(u[k], u[8 + k], 0xdd);
+      }
+      // t[j] now holds column c0 + perm(j) of the 16 rows.
+      static constexpr int kCol[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
+      for (int j = 0; j < 16; ++j) _mm512_storeu_ps(dst + (c0 + kCol[j]) * rows + r0, t[j]);
+    }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = c0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
 template <int NV>
 void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& g) {
   const int64_t Hp = g.H + g.pt + g.pb, Wp = g.W + g.pl + g.pr, P = g.Ho * g.Wo, O = g.O, T = g.C * g.kh;
@@ -222,8 +257,7 @@ void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& 
       frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
       const float* gs = gy + n * O * P;
       float* gd = gt.data() + n * P * O;
-      for (int64_t o = 0; o < O; ++o)
-        for (int64_t q = 0; q < P; ++q) gd[q * O + o] = gs[o * P + q];
+      transpose_cb(gs, O, P, gd);
     }
   });
   // Tasks: (output block of B channels, chunk of (c, i) blocks), at least four per pool thread when there is enough.

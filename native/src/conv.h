@@ -11,11 +11,4 @@ void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& 
 void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g);   // dx zero-filled
 void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g);
 
-struct PoolGeom {
-  int64_t N, C, H, W, kh, kw, sh, sw, pt, pb, pl, pr, Ho, Wo;
-};
-void maxpool2d(const float* x, float* out, int32_t* arg, const PoolGeom& p);
-void avgpool2d(const float* x, float* out, const PoolGeom& p);
-void avgpool2d_backward(const float* gy, float* dx, const PoolGeom& p);  // dx zero-filled
-
 }  // namespace gtn

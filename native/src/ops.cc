@@ -1,6 +1,7 @@
 #include "ops.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -556,10 +557,19 @@ void concat(const std::vector<const float*>& xs, const std::vector<Dims>& shapes
     body(0, outer);
 }
 
-void gather(const float* x, const int32_t* idx, int64_t n, float* out) {
+bool gather(const float* x, int64_t size, const int32_t* idx, int64_t n, float* out) {
+  // The range check rides along in the parallel pass (a separate serial pass cost as much as the gather).
+  std::atomic<bool> ok{true};
   parallel_for(n, kMinParallel, 64, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) out[i] = x[idx[i]];
+    bool inside = true;
+    for (int64_t i = b; i < e; ++i) {
+      const bool in = (uint64_t)(int64_t)idx[i] < (uint64_t)size;
+      inside = inside && in;
+      out[i] = in ? x[idx[i]] : 0.f;
+    }
+    if (!inside) ok.store(false, std::memory_order_relaxed);
   });
+  return ok.load();
 }
 
 // Every output sums its terms in the serial loop's order, so the bits do not depend on the thread count.
@@ -567,33 +577,32 @@ void gather(const float* x, const int32_t* idx, int64_t n, float* out) {
 // pooling's argmax, where each row of windows reads its own rows of the input - every output's terms lie in one
 // chunk, and the chunks scatter in parallel. Otherwise each worker owns a range of outputs and adds, in order of
 // i, the terms that land in it, reading all of idx.
-void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int64_t size) {
-  if (n < kMinParallel) {
-    for (int64_t i = 0; i < n; ++i) out[idx[i]] += g[i];
-    return;
-  }
-  const int64_t K = num_threads();
-  if (K > 1) {
-    std::vector<int32_t> lo(K), hi(K);
-    parallel_for(K, 1, 1, [&](int64_t a, int64_t b) {
-      for (int64_t c = a; c < b; ++c) {
-        int32_t mn = idx[n * c / K], mx = mn;
-        for (int64_t i = n * c / K, e = n * (c + 1) / K; i < e; ++i) {
-          mn = std::min(mn, idx[i]);
-          mx = std::max(mx, idx[i]);
-        }
-        lo[c] = mn;
-        hi[c] = mx;
+bool scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int64_t size) {
+  if (n <= 0) return true;
+  // Each chunk's index range (in parallel): it checks the indices and tells whether the chunks are disjoint.
+  const int64_t K = n < kMinParallel ? 1 : num_threads();
+  std::vector<int32_t> lo(K), hi(K);
+  parallel_for(K, 1, 1, [&](int64_t a, int64_t b) {
+    for (int64_t c = a; c < b; ++c) {
+      int32_t mn = idx[n * c / K], mx = mn;
+      for (int64_t i = n * c / K, e = n * (c + 1) / K; i < e; ++i) {
+        mn = std::min(mn, idx[i]);
+        mx = std::max(mx, idx[i]);
       }
-    });
-    bool disjoint = true;
-    for (int64_t c = 1; c < K; ++c) disjoint = disjoint && lo[c] > hi[c - 1];
-    if (disjoint) {
-      parallel_for(K, 1, 1, [&](int64_t a, int64_t b) {
-        for (int64_t i = n * a / K, e = n * b / K; i < e; ++i) out[idx[i]] += g[i];
-      });
-      return;
+      lo[c] = mn;
+      hi[c] = mx;
     }
+  });
+  bool disjoint = true;
+  for (int64_t c = 0; c < K; ++c) {
+    if (lo[c] < 0 || hi[c] >= size) return false;
+    disjoint = disjoint && (c == 0 || lo[c] > hi[c - 1]);
+  }
+  if (disjoint) {
+    parallel_for(K, 1, 1, [&](int64_t a, int64_t b) {
+      for (int64_t i = n * a / K, e = n * b / K; i < e; ++i) out[idx[i]] += g[i];
+    });
+    return true;
   }
   parallel_for(size, 1, 64, [&](int64_t lo, int64_t hi) {
     for (int64_t i = 0; i < n; ++i) {
@@ -601,6 +610,7 @@ void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int6
       if (j >= lo && j < hi) out[j] += g[i];
     }
   });
+  return true;
 }
 
 }  // namespace gtn

@@ -34,8 +34,11 @@ void permute(const float* x, const Dims& shape, const Dims& perm, float* out);
 void slice(const float* x, const Dims& shape, const Dims& begin, const Dims& size, float* out);
 void pad_zero(const float* x, const Dims& shape, const Dims& before, const Dims& after, float* out);
 void concat(const std::vector<const float*>& xs, const std::vector<Dims>& shapes, int axis, float* out);
-void gather(const float* x, const int32_t* idx, int64_t n, float* out);
+// out[i] = x[idx[i]] for i < n; false (and out unfinished) when some idx[i] lies outside [0, size).
+bool gather(const float* x, int64_t size, const int32_t* idx, int64_t n, float* out);
 // out[idx[i]] += g[i] for i < n; out has `size` elements.
-void scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int64_t size);
+// out[idx[i]] += g[i] for i < n (out holds size floats); false, before writing anything, when some idx[i] lies
+// outside [0, size).
+bool scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int64_t size);
 
 }  // namespace gtn

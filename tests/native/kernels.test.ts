@@ -248,7 +248,17 @@ test('gather / scatterAdd match js (gather exact, scatterAdd rel < 1e-5)', { ski
   const runs = Int32Array.from({ length: 1 << 17 }, (_, i) => i >> 5);
   const gr = randn(runs.length);
   close(nb.scatterAdd(gr, runs, 1 << 12), js.scatterAdd(gr, runs, 1 << 12), sumBound(32), 'scatterAdd of sorted runs');
+  // bad indices (checked inside the parallel passes now): an error, small or large, first or last
   assert.throws(() => nb.gather(x, new Int32Array([1000])), /out of range/);
+  const bad = Int32Array.from(idx);
+  bad[bad.length - 1] = -1;
+  assert.throws(() => nb.gather(x, bad), /index -1 out of range/);
+  assert.throws(() => nb.scatterAdd(g, bad, 1000), /index -1 out of range/);
+  bad[bad.length - 1] = 5;
+  bad[0] = 1000;
+  assert.throws(() => nb.scatterAdd(g, bad, 1000), /index 1000 out of range/);
+  assert.throws(() => nb.scatterAdd(g.subarray(0, 3), new Int32Array([0, 3, 1]), 3), /index 3 out of range/);
+  assert.throws(() => nb.scatterAdd(g.subarray(0, 1), new Int32Array([0]), 0), /out of range/);
 });
 
 // ------------------------------------------------------------------ conv
@@ -320,7 +330,7 @@ test('conv2d forward / backward-input / backward-weight match js (rel < 2e-6 sqr
 });
 
 // ------------------------------------------------------------------ pooling
-test('maxPool2d / avgPool2d / avgPool2dBackward match js (max exact, avg rel < 1e-5)', { skip }, () => {
+test('maxPool2d / maxPool2dBackward / avgPool2d / avgPool2dBackward match js (max exact, sums rel < 1e-5)', { skip }, () => {
   const wins: Window2d[] = [];
   for (const k of [2, 3, 5]) {
     wins.push({ kernel: [k, k], stride: [k, k], pad: [0, 0, 0, 0] });
@@ -331,24 +341,56 @@ test('maxPool2d / avgPool2d / avgPool2dBackward match js (max exact, avg rel < 1
   wins.push({ kernel: [2, 3], stride: [1, 1], pad: [0, 1, 2, 0] }); // stride 1 (box-filter path), lopsided padding
   wins.push({ kernel: [3, 3], stride: [1, 1], pad: [0, 0, 0, 0] });
   wins.push({ kernel: [3, 2], stride: [2, 1], pad: [1, 0, 0, 1] });
-  const cases: [Shape, 'randn' | 'ties'][] = [[[2, 3, 7, 13], 'randn'], [[1, 1, 1, 1], 'randn'], [[4, 64, 28, 28], 'randn'], [[2, 5, 9, 31], 'ties']];
-  for (const [xs, kind] of cases) {
-    // 'ties': few distinct values, so windows hold equal maxima and the first one (row-major) must win.
-    const x = kind === 'ties' ? randn(size(xs)).map((v) => Math.round(v)) : randn(size(xs));
-    for (const win of wins) {
-      const [kh, kw] = win.kernel;
-      if (xs[2] + win.pad[0] + win.pad[1] < kh || xs[3] + win.pad[2] + win.pad[3] < kw) continue;
-      const what = `${xs} ${kind} k${win.kernel} s${win.stride} p${win.pad}`;
-      const a = nb.maxPool2d(x, xs, win);
-      const b = js.maxPool2d(x, xs, win);
-      close(a.out, b.out, 1e-30, `maxPool2d ${what}`);
-      close(a.argmax, b.argmax, 1e-30, `maxPool2d argmax ${what}`);
-      close(nb.avgPool2d(x, xs, win), js.avgPool2d(x, xs, win), EW, `avgPool2d ${what}`);
-      const gs: Shape = [xs[0], xs[1], windowOut(xs[2], kh, win.stride[0], win.pad[0], win.pad[1]), windowOut(xs[3], kw, win.stride[1], win.pad[2], win.pad[3])];
-      const g = randn(size(gs));
-      close(nb.avgPool2dBackward(g, gs, xs, win), js.avgPool2dBackward(g, gs, xs, win), EW, `avgPool2dBackward ${what}`);
+  wins.push({ kernel: [3, 3], stride: [3, 1], pad: [0, 2, 2, 1] }); // 16 lanes a vector, lopsided padding
+  wins.push({ kernel: [2, 9], stride: [1, 3], pad: [1, 0, 8, 4] }); // 8 lanes a vector (the reads span 32 columns)
+  const cases: [Shape, 'randn' | 'ties' | 'nan'][] = [
+    [[2, 3, 7, 13], 'randn'],
+    [[1, 1, 1, 1], 'randn'],
+    [[4, 64, 28, 28], 'randn'],
+    [[2, 5, 9, 31], 'ties'],
+    [[2, 3, 11, 47], 'ties'], // rows wider than one vector's reads
+    [[3, 4, 10, 19], 'nan'],
+  ];
+  // 'ties': few distinct values, so windows hold equal maxima and the first one (row-major) must win. 'nan': NaN
+  // and -inf sprinkled in: a window whose first pixel is NaN keeps it, later NaNs never win, an all -inf window
+  // keeps its first pixel.
+  const pixels = (xs: Shape, kind: string) =>
+    kind === 'ties' ? randn(size(xs)).map((v) => Math.round(v)) : kind === 'nan' ? randn(size(xs)).map((v) => (v > 1.2 ? NaN : v < -0.3 ? -Infinity : v)) : randn(size(xs));
+  try {
+    // SSE (forced portable GEMM path) and AVX-512 (where the CPU has it) max pooling
+    for (const path of [1, 3]) {
+      addon?.forceSimdPath(path);
+      for (const [xs, kind] of cases) {
+        const x = pixels(xs, kind);
+        for (const win of wins) {
+          const [kh, kw] = win.kernel;
+          if (xs[2] + win.pad[0] + win.pad[1] < kh || xs[3] + win.pad[2] + win.pad[3] < kw) continue;
+          const what = `${xs} ${kind} k${win.kernel} s${win.stride} p${win.pad} path ${path}`;
+          const a = nb.maxPool2d(x, xs, win);
+          const b = js.maxPool2d(x, xs, win);
+          assert.deepEqual(a.out, b.out, `maxPool2d ${what}`); // NaN-aware, bit for bit
+          close(a.argmax, b.argmax, 1e-30, `maxPool2d argmax ${what}`);
+          if (path !== 1) continue;
+          const gs: Shape = [xs[0], xs[1], windowOut(xs[2], kh, win.stride[0], win.pad[0], win.pad[1]), windowOut(xs[3], kw, win.stride[1], win.pad[2], win.pad[3])];
+          const g = randn(size(gs));
+          const gx = nb.maxPool2dBackward(g, gs, a.argmax, xs, win);
+          close(gx, js.maxPool2dBackward(g, gs, b.argmax, xs, win), EW, `maxPool2dBackward ${what}`);
+          assert.deepEqual(gx, nb.scatterAdd(g, a.argmax, size(xs)), `maxPool2dBackward = scatterAdd in order ${what}`);
+          if (kind === 'nan') continue;
+          close(nb.avgPool2d(x, xs, win), js.avgPool2d(x, xs, win), EW, `avgPool2d ${what}`);
+          close(nb.avgPool2dBackward(g, gs, xs, win), js.avgPool2dBackward(g, gs, xs, win), EW, `avgPool2dBackward ${what}`);
+        }
+      }
     }
+  } finally {
+    addon?.forceSimdPath(0);
   }
+  // an index outside its own plane (the next plane's first pixel) is refused by both backends
+  const xs: Shape = [2, 3, 6, 6];
+  const win: Window2d = { kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0] };
+  const { argmax } = nb.maxPool2d(randn(size(xs)), xs, win);
+  argmax[8] = 36;
+  for (const be of [nb, js]) assert.throws(() => be.maxPool2dBackward(randn(argmax.length), [2, 3, 3, 3], argmax, xs, win), /outside its own plane/);
 });
 
 // ------------------------------------------------------------------ batch norm

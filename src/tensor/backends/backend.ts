@@ -130,6 +130,11 @@ export interface Backend {
 
   /** Max pooling over x [N, C, H, W], padding counts as -infinity. argmax holds flat indices into x. */
   maxPool2d(x: Float32Array, xShape: Shape, win: Window2d): { out: Float32Array; argmax: Int32Array };
+  /**
+   * Transpose of max pooling: zeros(xShape) with g [N, C, Ho, Wo] added at argmax (maxPool2d's), each output's
+   * terms summed in order of their index in g. Every argmax must lie in its own (image, channel) plane of x.
+   */
+  maxPool2dBackward(g: Float32Array, gShape: Shape, argmax: Int32Array, xShape: Shape, win: Window2d): Float32Array;
   /** Average pooling, padding counts as zeros and is included in the divisor (kh * kw). */
   avgPool2d(x: Float32Array, xShape: Shape, win: Window2d): Float32Array;
   /** Transpose of avgPool2d: g [N, C, Ho, Wo] -> [N, C, H, W] (= xShape). */

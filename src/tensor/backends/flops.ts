@@ -93,6 +93,10 @@ export function counted(inner: Backend): Backend {
       add('maxPool2d', windowFlops(r.out.length, win));
       return r;
     },
+    maxPool2dBackward(g, gShape, argmax, xShape, win) {
+      add('maxPool2dBackward', g.length); // one add per term, as scatterAdd
+      return inner.maxPool2dBackward(g, gShape, argmax, xShape, win);
+    },
     avgPool2d(x, xShape, win) {
       const r = inner.avgPool2d(x, xShape, win);
       add('avgPool2d', windowFlops(r.length, win));

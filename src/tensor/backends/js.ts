@@ -343,6 +343,19 @@ export const jsBackend: Backend = {
     return { dx, dgamma, dbeta };
   },
 
+  maxPool2dBackward(g, gShape, argmax, xShape, win) {
+    const [N, C, H, W] = xShape;
+    const P = poolOutSize(xShape, win) / Math.max(1, N * C);
+    if (size(gShape) !== argmax.length || argmax.length !== g.length || poolOutSize(xShape, win) !== g.length) {
+      throw new Error(`maxPool2dBackward: g ${gShape.join('x')} / argmax (${argmax.length}) do not match the pooled output of ${xShape.join('x')}`);
+    }
+    for (let i = 0; i < argmax.length; i++) {
+      const plane = Math.floor(i / P);
+      if (argmax[i] < plane * H * W || argmax[i] >= (plane + 1) * H * W) throw new Error(`maxPool2dBackward: argmax ${argmax[i]} lies outside its own plane of x`);
+    }
+    return jsBackend.scatterAdd(g, argmax, size(xShape));
+  },
+
   avgPool2dBackward(gr, _gShape, xShape, win) {
     const scale = 1 / (win.kernel[0] * win.kernel[1]);
     const dx = new Float64Array(size(xShape));

@@ -36,6 +36,7 @@ export interface NativeAddon {
   conv2dBackwardInput(g: Float32Array, gs: Shape, w: Float32Array, ws: Shape, xs: Shape, stride: readonly number[], pad: readonly number[], groups: number): Float32Array;
   conv2dBackwardWeight(x: Float32Array, xs: Shape, g: Float32Array, gs: Shape, ws: Shape, stride: readonly number[], pad: readonly number[], groups: number): Float32Array;
   maxPool2d(x: Float32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): [Float32Array, Int32Array];
+  maxPool2dBackward(g: Float32Array, gs: Shape, argmax: Int32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): Float32Array;
   avgPool2d(x: Float32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): Float32Array;
   avgPool2dBackward(g: Float32Array, gs: Shape, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): Float32Array;
   batchNorm(x: Float32Array, xs: Shape, gamma: Float32Array, beta: Float32Array, eps: number): [Float32Array, Float32Array, Float32Array];
@@ -138,6 +139,7 @@ function makeBackend(n: NativeAddon): Backend {
       const [out, argmax] = n.maxPool2d(x, xs, win.kernel, win.stride, win.pad);
       return { out, argmax };
     },
+    maxPool2dBackward: (g, gs, argmax, xs, win: Window2d) => n.maxPool2dBackward(g, gs, argmax, xs, win.kernel, win.stride, win.pad),
     avgPool2d: (x, xs, win: Window2d) => n.avgPool2d(x, xs, win.kernel, win.stride, win.pad),
     avgPool2dBackward: (g, gs, xs, win: Window2d) => n.avgPool2dBackward(g, gs, xs, win.kernel, win.stride, win.pad),
     batchNorm: (x, xs, gamma, beta, eps) => {

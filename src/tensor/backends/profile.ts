@@ -3,7 +3,7 @@
 // `profileReport()` prints the table (the bench does at exit).
 import type { Backend } from './backend.js';
 
-const SHAPED = new Set(['conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'matmul', 'maxPool2d', 'avgPool2d', 'avgPool2dBackward', 'batchNorm', 'batchNormBackward']);
+const SHAPED = new Set(['conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'matmul', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'batchNorm', 'batchNormBackward']);
 
 /** The shape arguments of a kernel call, for GTN_PROFILE=shapes: `[N,C,H,W] [O,C,kh,kw]`, or `bxmxkxn` for matmul. */
 function shapeKey(name: string, args: unknown[]): string {

@@ -4,7 +4,7 @@ import { windowOut } from '../backends/backend.js';
 import { record1 } from '../autograd.js';
 import { ShapeError, Tensor, assertFloat, shapeStr } from '../tensor.js';
 import { pair, samePadding, sides, type Padding2d } from './conv.js';
-import { asGathered } from './shape.js';
+import { gatherFlat } from './shape.js';
 import { B, f32 } from './util.js';
 
 export interface Pool2dOptions {
@@ -43,7 +43,15 @@ export function maxPool2d(x: Tensor, o: Pool2dOptions): Tensor {
   assertFloat('maxPool2d', x);
   const w = window('maxPool2d', x, o);
   const { out, argmax } = B().maxPool2d(f32(x), x.shape, w);
-  return asGathered('maxPool2d', x, new Tensor(out, outShape(x, w)), argmax);
+  const xShape = x.shape; // max pooling's input (often the largest activation) is not kept
+  return record1('maxPool2d', [x], new Tensor(out, outShape(x, w)), (g) => [maxPoolBackward(g, argmax, xShape, w)]);
+}
+
+/** zeros(xShape) with g added at the argmax: a scatter-add that knows each term stays in its own plane. */
+function maxPoolBackward(g: Tensor, argmax: Int32Array, xShape: readonly number[], w: Window2d): Tensor {
+  const out = new Tensor(B().maxPool2dBackward(f32(g), g.shape, argmax, xShape, w), xShape);
+  const gShape = g.shape;
+  return record1('maxPool2dBackward', [g], out, (h) => [gatherFlat(h, argmax, gShape)]);
 }
 
 /** Average pooling; padded zeros count in the divisor (kh * kw), as in PyTorch's default. */

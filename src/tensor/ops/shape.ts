@@ -1,6 +1,6 @@
 // Ops that move data without arithmetic: reshape, broadcast, permute, slice, pad, concat, gather/scatter,
 // nearest upsampling. Their vjps are each other (slice <-> padZero, gather <-> scatterAdd, ...).
-import { record, record1 } from '../autograd.js';
+import { record1 } from '../autograd.js';
 import { ShapeError, Tensor, assertFloat, broadcastShapes, normAxis, sameShape, shapeStr, sizeOf } from '../tensor.js';
 import { sum } from './reduce.js';
 import { B, f32 } from './util.js';
@@ -183,12 +183,6 @@ export function scatterAddFlat(g: Tensor, idx: Int32Array, shape: readonly numbe
   const out = new Tensor(B().scatterAdd(f32(g), idx, sizeOf(shape)), shape);
   const gShape = g.shape;
   return record1('scatterAdd', [g], out, (h) => [gatherFlat(h, idx, gShape)]);
-}
-
-/** Records a tensor computed by a kernel as x.flat[idx] (used by max pooling, which finds idx itself). */
-export function asGathered(op: string, x: Tensor, out: Tensor, idx: Int32Array): Tensor {
-  const xShape = x.shape; // max pooling's input (often the largest activation) is not kept
-  return record(op, [x], [out], (gs) => [scatterAddFlat(gs[0]!, idx, xShape)])[0];
 }
 
 function checkIndices(op: string, idx: Int32Array, n: number): void {
