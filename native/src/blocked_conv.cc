@@ -104,11 +104,12 @@ bool lanes_on() {
   return cpu && m == 1;
 }
 
-// out[o][oh][ow0 + p] for p < NP and the 16 * NV channels of block wt ([C][kh][kw][16 * NV]), o < nob valid.
-template <int NV, int NP>
+// out[o][oh][ow0 + p] for p < NP and the 16 * NV channels of block wt ([C][kh][kw][16 * NV]), o < nob valid; the
+// window of output (oh, ow) starts at framed row oh * sh, column ow * SW.
+template <int NV, int NP, int SW>
 __attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void cb_block(
-    const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t kh, int64_t kw, int64_t oh, int64_t ow0,
-    float* out, int64_t HoWo, int64_t Wo, int64_t nob) {
+    const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t kh, int64_t kw, int64_t sh, int64_t oh,
+    int64_t ow0, float* out, int64_t HoWo, int64_t Wo, int64_t nob) {
   constexpr int B = 16 * NV;
   __m512 a[NV][NP];
   for (int v = 0; v < NV; ++v)
@@ -116,12 +117,12 @@ __attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void
   const float* wv = wt;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t i = 0; i < kh; ++i) {
-      const float* xr = xp + (c * Hp + oh + i) * Wp + ow0;
+      const float* xr = xp + (c * Hp + oh * sh + i) * Wp + ow0 * SW;
       for (int64_t j = 0; j < kw; ++j, wv += B) {
         __m512 w[NV];
         for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_ps(wv + 16 * v);
         for (int p = 0; p < NP; ++p) {
-          const __m512 xb = _mm512_set1_ps(xr[p + j]);
+          const __m512 xb = _mm512_set1_ps(xr[p * SW + j]);
           for (int v = 0; v < NV; ++v) a[v][p] = _mm512_fmadd_ps(w[v], xb, a[v][p]);
         }
       }
@@ -137,19 +138,20 @@ __attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void
 // Columns per register block: 2 x 14 or 1 x 24 accumulators of the 32 zmm registers.
 constexpr int max_np(int NV) { return NV == 2 ? 14 : 24; }
 
-template <int NV, int NP>
+template <int NV, int NP, int SW>
 void cb_dispatch(int np, const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t kh, int64_t kw,
-                 int64_t oh, int64_t ow0, float* out, int64_t HoWo, int64_t Wo, int64_t nob) {
+                 int64_t sh, int64_t oh, int64_t ow0, float* out, int64_t HoWo, int64_t Wo, int64_t nob) {
   if constexpr (NP > 1) {
-    if (np < NP) return cb_dispatch<NV, NP - 1>(np, xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
+    if (np < NP) return cb_dispatch<NV, NP - 1, SW>(np, xp, C, Hp, Wp, wt, kh, kw, sh, oh, ow0, out, HoWo, Wo, nob);
   }
-  cb_block<NV, NP>(xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
+  cb_block<NV, NP, SW>(xp, C, Hp, Wp, wt, kh, kw, sh, oh, ow0, out, HoWo, Wo, nob);
 }
 
-// The whole image: output columns in blocks of at most max_np, as even as possible (28 -> 14 + 14).
-template <int NV>
+// The whole image: output columns in blocks of at most max_np, as even as possible (28 -> 14 + 14); strides
+// (sh, SW), SW 1 or 2.
+template <int NV, int SW>
 void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t O, int64_t kh,
-                      int64_t kw, int64_t Ho, int64_t Wo, float* out) {
+                      int64_t kw, int64_t sh, int64_t Ho, int64_t Wo, float* out) {
   constexpr int B = 16 * NV;
   const int64_t nblk = (Wo + max_np(NV) - 1) / max_np(NV), np = (Wo + nblk - 1) / nblk;
   for (int64_t ob0 = 0; ob0 < O; ob0 += B) {
@@ -157,7 +159,7 @@ void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const 
     const int64_t nob = std::min<int64_t>(B, O - ob0);
     for (int64_t oh = 0; oh < Ho; ++oh)
       for (int64_t ow0 = 0; ow0 < Wo; ow0 += np)
-        cb_dispatch<NV, max_np(NV)>((int)std::min<int64_t>(np, Wo - ow0), xp, C, Hp, Wp, wblk, kh, kw, oh, ow0,
+        cb_dispatch<NV, max_np(NV), SW>((int)std::min<int64_t>(np, Wo - ow0), xp, C, Hp, Wp, wblk, kh, kw, sh, oh, ow0,
                                     out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
   }
 }
@@ -170,7 +172,8 @@ void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const 
 // element sums its terms in (image, row, column) order, whatever the partition.
 template <int NV, int NT>
 __attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void wg_image(
-    const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo, const int64_t* toff, float* sum) {
+    const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo, int64_t sh, int64_t sw,
+    const int64_t* toff, float* sum) {
   constexpr int KW = 3, B = 16 * NV;
   __m512 a[NV][NT][KW];
   for (int v = 0; v < NV; ++v)
@@ -181,7 +184,7 @@ __attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void
       const float* gp = gn + (oh * Wo + ow) * O;
       __m512 gv[NV];
       for (int v = 0; v < NV; ++v) gv[v] = _mm512_loadu_ps(gp + 16 * v);
-      const float* xb = xn + oh * Wp + ow;
+      const float* xb = xn + oh * sh * Wp + ow * sw;
       for (int t = 0; t < NT; ++t)
         for (int j = 0; j < KW; ++j) {
           const __m512 xv = _mm512_set1_ps(xb[toff[t] + j]);
@@ -200,16 +203,16 @@ __attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void
 constexpr int wg_nt(int NV) { return NV == 2 ? 4 : 8; }
 
 template <int NV, int NT>
-void wg_dispatch(int nt, const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo,
-                 const int64_t* toff, float* sum) {
+void wg_dispatch(int nt, const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo, int64_t sh,
+                 int64_t sw, const int64_t* toff, float* sum) {
   if constexpr (NT > 1) {
-    if (nt < NT) return wg_dispatch<NV, NT - 1>(nt, xn, gn, O, Wp, Ho, Wo, toff, sum);
+    if (nt < NT) return wg_dispatch<NV, NT - 1>(nt, xn, gn, O, Wp, Ho, Wo, sh, sw, toff, sum);
   }
-  wg_image<NV, NT>(xn, gn, O, Wp, Ho, Wo, toff, sum);
+  wg_image<NV, NT>(xn, gn, O, Wp, Ho, Wo, sh, sw, toff, sum);
 }
 
 bool wg_cb_applies(const ConvGeom& g) {
-  return lanes_on() && g.C >= 4 && g.sh == 1 && g.sw == 1 && g.G == 1 && g.kw == 3 && g.kh <= 7 && g.O % 16 == 0 &&
+  return lanes_on() && g.C >= 4 && g.G == 1 && g.kw == 3 && g.kh <= 7 && g.O % 16 == 0 &&
          g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
 }
 
@@ -278,7 +281,8 @@ void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& 
         const float* gn = gt.data() + n * P * O + ob0;
         for (int64_t tb = tb0; tb < tb1; ++tb) {
           const int64_t q = tb - tb0, nt = std::min<int64_t>(kNT, T - tb * kNT);
-          wg_dispatch<NV, kNT>((int)nt, xn, gn, O, Wp, g.Ho, g.Wo, toff.data() + q * kNT, sum.data() + q * kNT * 3 * B);
+          wg_dispatch<NV, kNT>((int)nt, xn, gn, O, Wp, g.Ho, g.Wo, g.sh, g.sw, toff.data() + q * kNT,
+                               sum.data() + q * kNT * 3 * B);
         }
       }
       for (int64_t t = tb0 * kNT; t < std::min(T, tb1 * kNT); ++t)
@@ -453,8 +457,9 @@ void so_forward(const float*, const float*, float*, const ConvGeom&) {}
 void so_backward_input(const float*, const float*, float*, const ConvGeom&) {}
 template <int NV>
 void weight_grad_cb(const float*, const float*, float*, const ConvGeom&) {}
-template <int NV>
-void forward_image_cb(const float*, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*) {}
+template <int NV, int SW>
+void forward_image_cb(const float*, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                      float*) {}
 #endif
 
 // Weights [O][C][kh][kw] (or, with flip, the transposed and rotated weights of the input gradient:
@@ -472,17 +477,26 @@ std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t k
   return wb;
 }
 
-// Runs the forward kernel over every image of `in` ([N][C][H][W]) framed by (top, left, bottom, right).
+// Runs the forward kernel over every image of `in` ([N][C][H][W]) framed by (top, left, bottom, right), at strides
+// (sh, sw); strides other than 1 only with the channels-in-lanes kernel (nv > 0) and sw <= 2.
 void convolve(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t bottom, int64_t left, int64_t right,
-              const std::vector<float>& wb, int64_t O, int64_t kh, int64_t kw, float* out, int nv) {
-  const int64_t Hp = H + top + bottom, Ho = Hp - kh + 1, Wo = W + left + right - kw + 1;
-  const int64_t Wp = round_up(Wo, VW) + kw - 1;  // vector loads of the last block stay inside the frame
+              const std::vector<float>& wb, int64_t O, int64_t kh, int64_t kw, float* out, int nv, int64_t sh = 1,
+              int64_t sw = 1) {
+  const int64_t Hp = H + top + bottom, Ho = (Hp - kh) / sh + 1, Wo = (W + left + right - kw) / sw + 1;
+  // Vector loads of the last block stay inside the frame (the lanes kernels read single floats).
+  const int64_t Wp = nv ? W + left + right : round_up(Wo, VW) + kw - 1;
   auto image = [&](int64_t n) {
     thread_local std::vector<float> xp;
     if ((int64_t)xp.size() < C * Hp * Wp) xp.resize(C * Hp * Wp);
     frame(in + n * C * H * W, C, H, W, top, left, Hp, Wp, xp.data());
-    (nv == 2 ? forward_image_cb<2> : nv == 1 ? forward_image_cb<1> : forward_image)(xp.data(), C, Hp, Wp, wb.data(), O, kh,
-                                                                                     kw, Ho, Wo, out + n * O * Ho * Wo);
+    const float* w = wb.data();
+    float* o = out + n * O * Ho * Wo;
+    if (nv == 0)
+      forward_image(xp.data(), C, Hp, Wp, w, O, kh, kw, Ho, Wo, o);
+    else if (sw == 2)
+      (nv == 2 ? forward_image_cb<2, 2> : forward_image_cb<1, 2>)(xp.data(), C, Hp, Wp, w, O, kh, kw, sh, Ho, Wo, o);
+    else
+      (nv == 2 ? forward_image_cb<2, 1> : forward_image_cb<1, 1>)(xp.data(), C, Hp, Wp, w, O, kh, kw, sh, Ho, Wo, o);
   };
   if (N >= 2 && num_threads() > 1)
     parallel_tasks((int)std::min<int64_t>(N, 65535), [&](int t, int nt) {
@@ -569,19 +583,26 @@ bool blocked_conv_enabled() { return enabled(); }
 void set_lanes_conv(bool on) { lanes_mode.store(on ? 1 : 0); }
 bool lanes_conv_enabled() { return lanes_on(); }
 
-bool blocked_conv_applies(const ConvGeom& g, bool weight) {
+bool blocked_conv_applies(const ConvGeom& g, ConvPass pass) {
+  const bool weight = pass == ConvPass::kWeightGrad;
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
+  const bool framed = g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
   if (weight && enabled() && (wg_cb_applies(g) || wg_pairs_applies(g))) return true;
+  // Strided forward passes (NB201's and the CIFAR learner's reductions), channels in lanes: im2col + GEMM reached
+  // 15-35% of peak on them.
+  if (pass == ConvPass::kForward && (g.sh > 1 || g.sw > 1))
+    return enabled() && use_cb(g.O) && g.sw <= 2 && g.G == 1 && !pointwise && g.kw <= 7 && g.kh <= 7 && g.C <= 64 &&
+           g.O <= 128 && g.Wo >= 4 && framed;
   // Rows shorter than a vector waste lanes (8x8 maps measured slower than im2col + GEMM); the weight gradient's
   // kernel re-reads the gradient once per input channel and loses to GEMM from 32 input channels on.
   return enabled() && g.sh == 1 && g.sw == 1 && g.G == 1 && !pointwise && g.kw <= 7 && g.kh <= 7 && g.O >= 5 &&
-         ((g.Wo >= VW && g.W >= VW) || (!weight && use_cb(g.O) && use_cb(g.C) && g.Wo >= 4 && g.W >= 4)) && g.C <= (weight ? 16 : 64) && g.O <= 128 && g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
+         ((g.Wo >= VW && g.W >= VW) || (!weight && use_cb(g.O) && use_cb(g.C) && g.Wo >= 4 && g.W >= 4)) && g.C <= (weight ? 16 : 64) && g.O <= 128 && framed;
 }
 
 void blocked_conv_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
   const int nv = use_cb(g.O);
   convolve(x, g.N, g.C, g.H, g.W, g.pt, g.pb, g.pl, g.pr, block_weights(w, g.O, g.C, g.kh, g.kw, false, nv ? 16 * nv : OB),
-           g.O, g.kh, g.kw, out, nv);
+           g.O, g.kh, g.kw, out, nv, g.sh, g.sw);
 }
 
 void blocked_conv_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {

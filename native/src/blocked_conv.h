@@ -1,4 +1,4 @@
-// Register-blocked direct convolution for stride-1, ungrouped convs with few channels (the NB201 and CIFAR
+// Register-blocked direct convolution for ungrouped convs with few channels (the NB201 and CIFAR
 // learners' shapes), where im2col + GEMM spends its time copying the 9x larger column matrix.
 #pragma once
 #include "conv.h"
@@ -13,11 +13,13 @@ bool blocked_conv_enabled();
 void set_lanes_conv(bool on);
 bool lanes_conv_enabled();
 
-// Whether the blocked kernels handle this geometry and are the faster path for it (stride 1, one group, output rows
-// of at least one full vector, few channels; `weight` asks for the weight gradient, whose kernel wins only at
-// smaller channel counts; on AVX-512, also narrower maps and the weight gradient of 3-wide kernels when the
-// channels fill 32 lanes). Measured: README, "Speed".
-bool blocked_conv_applies(const ConvGeom& g, bool weight = false);
+enum class ConvPass { kForward, kInputGrad, kWeightGrad };
+
+// Whether the blocked kernels handle this pass of this geometry and are the faster path for it (stride 1, one
+// group, output rows of at least one full vector, few channels; the weight gradient's kernel wins only at smaller
+// channel counts; on AVX-512, also narrower maps, and the forward pass and weight gradient of strided convs (the
+// forward at column stride 1 or 2) when the output channels fill 16 or 32 lanes). Measured: README, "Speed".
+bool blocked_conv_applies(const ConvGeom& g, ConvPass pass);
 
 // 3x3 convs to a single output channel on AVX-512 (a generator's last layer): forward and input gradient.
 bool single_out_applies(const ConvGeom& g);

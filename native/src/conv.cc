@@ -229,7 +229,7 @@ void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& 
   if (single_out_applies(g)) return single_out_forward(x, w, out, g);
   // With fewer than 16 terms per output (a 3x3 conv on one grey channel) the blocked kernels spend their time
   // storing outputs, and im2col + GEMM measured 1.5-2x faster (`npm run bench`, conv lines).
-  if (blocked_conv_applies(g) && (g.C / g.G) * g.kh * g.kw >= 16) return blocked_conv_forward(x, w, out, g);
+  if (blocked_conv_applies(g, ConvPass::kForward) && (g.C / g.G) * g.kh * g.kw >= 16) return blocked_conv_forward(x, w, out, g);
   const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
   for_each_image_group(g, [&](int64_t n, int64_t gi) {
     const float* xg = x + x_offset(g, n, gi);
@@ -258,7 +258,7 @@ void conv2d_backward_input(const float* gy, const float* w, float* dx, const Con
   if (single_out_applies(g)) return single_out_backward_input(gy, w, dx, g);
   // The blocked kernel's registers hold output channels, which here are the C input channels: with few of them
   // (a first layer on grey images: C = 1) it wastes most lanes and measured 3-4x slower than the direct path.
-  if (blocked_conv_applies(g) && g.C >= 5) return blocked_conv_backward_input(gy, w, dx, g);
+  if (blocked_conv_applies(g, ConvPass::kInputGrad) && g.C >= 5) return blocked_conv_backward_input(gy, w, dx, g);
   const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
   for_each_image_group(g, [&](int64_t n, int64_t gi) {
     float* dxg = dx + x_offset(g, n, gi);
@@ -282,7 +282,7 @@ void conv2d_backward_input(const float* gy, const float* w, float* dx, const Con
 }
 
 void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
-  if (blocked_conv_applies(g, true)) return blocked_conv_backward_weight(x, gy, dw, g);
+  if (blocked_conv_applies(g, ConvPass::kWeightGrad)) return blocked_conv_backward_weight(x, gy, dw, g);
   // dW_g [Og, Kd] = sum_n gy_ng [Og, P] @ col_ng^T; images accumulated in order 0..N-1.
   // Threads own disjoint column ranges of dW (rows of col), or row ranges of dW when Kd is small.
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;
