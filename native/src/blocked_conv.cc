@@ -164,6 +164,113 @@ void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const 
   }
 }
 
+// The input gradient of a strided conv with input channels in the lanes, by phases: dx[c][h][w] sums
+// w[o][c][i][j] * gy[o][oh][ow] over the taps with oh * sh + i = h + pt and ow * sw + j = w + pl, so the columns w
+// with one residue r of (w + pl) mod sw share their valid taps j (j = r, r + sw, ...) and, for consecutive such
+// columns, read consecutive ow. A register block is NP columns of one phase x 16 * NV channels; `taps` lists the
+// valid (i, j) of the row's phase as (offset into the framed gy plane, offset into a channel's weights). No
+// zero is multiplied (a zero-stuffed gy would be 75% zeros at stride 2).
+template <int NV, int NP>
+__attribute__((target("avx512f,fma"), optimize("no-predictive-commoning"))) void cbt_block(
+    const float* gp, int64_t O, int64_t plane, const float* wt, int64_t wstride, const int64_t (*taps)[2], int64_t ntaps,
+    int64_t q0, float* dx, int64_t HW, int64_t sw, int64_t nob) {
+  constexpr int B = 16 * NV;
+  __m512 a[NV][NP];
+  for (int v = 0; v < NV; ++v)
+    for (int p = 0; p < NP; ++p) a[v][p] = _mm512_setzero_ps();
+  for (int64_t o = 0; o < O; ++o) {
+    const float* go = gp + o * plane + q0;
+    const float* wo = wt + o * wstride;
+    for (int64_t t = 0; t < ntaps; ++t) {
+      const float* row = go + taps[t][0];
+      __m512 w[NV];
+      for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_ps(wo + taps[t][1] + 16 * v);
+      for (int p = 0; p < NP; ++p) {
+        const __m512 xb = _mm512_set1_ps(row[p]);
+        for (int v = 0; v < NV; ++v) a[v][p] = _mm512_fmadd_ps(w[v], xb, a[v][p]);
+      }
+    }
+  }
+  alignas(64) float t[NP][B];
+  for (int p = 0; p < NP; ++p)
+    for (int v = 0; v < NV; ++v) _mm512_store_ps(t[p] + 16 * v, a[v][p]);
+  for (int64_t b = 0; b < nob; ++b)
+    for (int p = 0; p < NP; ++p) dx[b * HW + p * sw] = t[p][b];
+}
+
+template <int NV, int NP>
+void cbt_dispatch(int np, const float* gp, int64_t O, int64_t plane, const float* wt, int64_t wstride,
+                  const int64_t (*taps)[2], int64_t ntaps, int64_t q0, float* dx, int64_t HW, int64_t sw, int64_t nob) {
+  if constexpr (NP > 1) {
+    if (np < NP) return cbt_dispatch<NV, NP - 1>(np, gp, O, plane, wt, wstride, taps, ntaps, q0, dx, HW, sw, nob);
+  }
+  cbt_block<NV, NP>(gp, O, plane, wt, wstride, taps, ntaps, q0, dx, HW, sw, nob);
+}
+
+// One image: gy [O][Ho][Wo] framed in gp ([O][Hg][Wg], the plane at (mh, mw)) -> dx [C][H][W] (every element
+// written). wt: the weights as [C / B][O][kh][kw][B].
+template <int NV>
+void input_grad_strided_image(const float* gp, int64_t Hg, int64_t Wg, int64_t mh, int64_t mw, const float* wt,
+                              const ConvGeom& g, float* dx) {
+  constexpr int B = 16 * NV;
+  const int64_t nblk_max = max_np(NV), HW = g.H * g.W, plane = Hg * Wg, wstride = g.kh * g.kw * B;
+  int64_t taps[49][2];
+  for (int64_t cb0 = 0; cb0 < g.C; cb0 += B) {
+    const float* wblk = wt + (cb0 / B) * g.O * wstride;
+    const int64_t nob = std::min<int64_t>(B, g.C - cb0);
+    for (int64_t h = 0; h < g.H; ++h) {
+      const int64_t v = h + g.pt;
+      for (int64_t r = 0; r < g.sw; ++r) {
+        // this phase's taps: rows i = v mod sh + k sh (oh = (v - i) / sh), columns j = r + k sw (ow = q - (j - r) / sw)
+        int64_t nt = 0;
+        for (int64_t i = v % g.sh; i < g.kh; i += g.sh)
+          for (int64_t j = r; j < g.kw; j += g.sw) {
+            taps[nt][0] = (mh + (v - i) / g.sh) * Wg + mw - (j - r) / g.sw;
+            taps[nt][1] = (i * g.kw + j) * B;
+            ++nt;
+          }
+        // columns w = q sw + r - pl inside [0, W)
+        const int64_t qlo = (g.pl - r + g.sw - 1) / g.sw, qhi = (g.W + g.pl - 1 - r) / g.sw;  // pl >= r or qlo >= 0
+        if (qhi < qlo) continue;
+        const int64_t n = qhi - qlo + 1, nblk = (n + nblk_max - 1) / nblk_max, np = (n + nblk - 1) / nblk;
+        for (int64_t q0 = qlo; q0 <= qhi; q0 += np)
+          cbt_dispatch<NV, max_np(NV)>((int)std::min<int64_t>(np, qhi + 1 - q0), gp, g.O, plane, wblk, wstride, taps, nt,
+                                       q0, dx + cb0 * HW + h * g.W + q0 * g.sw + r - g.pl, HW, g.sw, nob);
+      }
+    }
+  }
+}
+
+bool input_grad_strided_applies(const ConvGeom& g) {
+  return lanes_on() && (g.sh > 1 || g.sw > 1) && g.G == 1 && g.C % 16 == 0 && g.kh <= 7 && g.kw <= 7 && g.O <= 256 &&
+         g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
+}
+
+template <int NV>
+void input_grad_strided(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  constexpr int B = 16 * NV;
+  // The weights as [C / B][O][kh][kw][B] (unflipped).
+  std::vector<float> wt((size_t)(g.C * g.O * g.kh * g.kw));
+  for (int64_t o = 0; o < g.O; ++o)
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t k = 0; k < g.kh * g.kw; ++k) wt[(((c / B) * g.O + o) * g.kh * g.kw + k) * B + c % B] = w[(o * g.C + c) * g.kh * g.kw + k];
+  // gy framed so that every tap reads inside: oh from -(kh - 1) / sh to (H + pt - 1) / sh, ow likewise.
+  const int64_t mh = (g.kh - 1) / g.sh, mw = (g.kw - 1) / g.sw;
+  const int64_t Hg = mh + std::max(g.Ho, (g.H + g.pt - 1) / g.sh + 1), Wg = mw + std::max(g.Wo, (g.W + g.pl - 1) / g.sw + 1);
+  auto image = [&](int64_t n) {
+    thread_local std::vector<float> gp;
+    if ((int64_t)gp.size() < g.O * Hg * Wg) gp.resize(g.O * Hg * Wg);
+    frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, mh, mw, Hg, Wg, gp.data());
+    input_grad_strided_image<NV>(gp.data(), Hg, Wg, mh, mw, wt.data(), g, dx + n * g.C * g.H * g.W);
+  };
+  if (g.N >= 2 && num_threads() > 1)
+    parallel_tasks((int)std::min<int64_t>(g.N, 65535), [&](int t, int nt) {
+      for (int64_t n = t; n < g.N; n += nt) image(n);
+    });
+  else
+    for (int64_t n = 0; n < g.N; ++n) image(n);
+}
+
 // The weight gradient with output channels in the lanes: dw[o][c][i][j] = sum over images and output pixels of
 // gy[o][pixel] * x[c][pixel shifted by (i, j)]. A register block is NT (c, i) pairs x 3 taps j x 32 channels
 // (2 x 3 x NT zmm); per pixel, the 32 gradients (gy transposed to [pixel][O]) are loaded once and each input
@@ -457,6 +564,9 @@ void so_forward(const float*, const float*, float*, const ConvGeom&) {}
 void so_backward_input(const float*, const float*, float*, const ConvGeom&) {}
 template <int NV>
 void weight_grad_cb(const float*, const float*, float*, const ConvGeom&) {}
+bool input_grad_strided_applies(const ConvGeom&) { return false; }
+template <int NV>
+void input_grad_strided(const float*, const float*, float*, const ConvGeom&) {}
 template <int NV, int SW>
 void forward_image_cb(const float*, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                       float*) {}
@@ -590,6 +700,7 @@ bool blocked_conv_applies(const ConvGeom& g, ConvPass pass) {
   if (weight && enabled() && (wg_cb_applies(g) || wg_pairs_applies(g))) return true;
   // Strided forward passes (NB201's and the CIFAR learner's reductions), channels in lanes: im2col + GEMM reached
   // 15-35% of peak on them.
+  if (pass == ConvPass::kInputGrad && (g.sh > 1 || g.sw > 1)) return enabled() && input_grad_strided_applies(g);
   if (pass == ConvPass::kForward && (g.sh > 1 || g.sw > 1))
     return enabled() && use_cb(g.O) && g.sw <= 2 && g.G == 1 && !pointwise && g.kw <= 7 && g.kh <= 7 && g.C <= 64 &&
            g.O <= 128 && g.Wo >= 4 && framed;
@@ -606,6 +717,7 @@ void blocked_conv_forward(const float* x, const float* w, float* out, const Conv
 }
 
 void blocked_conv_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  if (g.sh > 1 || g.sw > 1) return g.C % 32 == 0 ? input_grad_strided<2>(gy, w, dx, g) : input_grad_strided<1>(gy, w, dx, g);
   // dx = gy convolved with the flipped, transposed weights over a frame of k-1-pad on each side.
   convolve(gy, g.N, g.O, g.Ho, g.Wo, g.kh - 1 - g.pt, g.kh - 1 - g.pb, g.kw - 1 - g.pl, g.kw - 1 - g.pr,
            block_weights(w, g.O, g.C, g.kh, g.kw, true, use_cb(g.C) ? 16 * use_cb(g.C) : OB), g.C, g.kh, g.kw, dx, use_cb(g.C));

@@ -290,13 +290,15 @@ const convCases: ConvCase[] = [
   { N: 3, C: 64, H: 8, W: 8, O: 32, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: 8x8, 64 -> 32' },
   { N: 2, C: 32, H: 12, W: 13, O: 16, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: 16 outputs, 13 wide' },
   { N: 2, C: 16, H: 30, W: 28, O: 48, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'lanes: 48 outputs, 26 wide' },
-  // strided convs, channels in lanes (forward at column stride 1-2; weight gradient of 3-wide kernels at any stride)
+  // strided convs, channels in lanes (forward at column stride 1-2; input gradient by phases when the input
+  // channels fill 16 or 32 lanes; weight gradient of 3-wide kernels at any stride)
   { N: 3, C: 16, H: 32, W: 32, O: 32, kh: 3, kw: 3, p: { stride: [2, 2], pad: [1, 1, 1, 1], groups: 1 }, what: 'lanes: CIFAR reduction 16 -> 32, stride 2' },
-  { N: 2, C: 8, H: 17, W: 15, O: 16, kh: 3, kw: 3, p: { stride: [2, 2], pad: [1, 0, 1, 1], groups: 1 }, what: 'lanes: stride 2, odd sizes, lopsided pad' },
-  { N: 2, C: 12, H: 11, W: 37, O: 32, kh: 3, kw: 3, p: { stride: [1, 2], pad: [1, 1, 0, 2], groups: 1 }, what: 'lanes: stride (1, 2), 19 wide' },
-  { N: 2, C: 6, H: 13, W: 12, O: 16, kh: 2, kw: 3, p: { stride: [3, 1], pad: [1, 0, 1, 1], groups: 1 }, what: 'lanes: stride (3, 1), 2x3' },
-  { N: 2, C: 8, H: 14, W: 23, O: 32, kh: 3, kw: 3, p: { stride: [2, 3], pad: [0, 1, 1, 1], groups: 1 }, what: 'lanes: stride (2, 3) (weight gradient only)' },
-  { N: 2, C: 5, H: 12, W: 12, O: 16, kh: 5, kw: 5, p: { stride: [2, 2], pad: [2, 2, 2, 2], groups: 1 }, what: 'lanes: 5x5 stride 2 (forward only)' },
+  { N: 2, C: 16, H: 17, W: 15, O: 16, kh: 3, kw: 3, p: { stride: [2, 2], pad: [1, 0, 1, 1], groups: 1 }, what: 'lanes: stride 2, odd sizes, lopsided pad' },
+  { N: 2, C: 32, H: 11, W: 37, O: 32, kh: 3, kw: 3, p: { stride: [1, 2], pad: [1, 1, 0, 2], groups: 1 }, what: 'lanes: stride (1, 2), 19 wide, 32 inputs' },
+  { N: 2, C: 12, H: 9, W: 20, O: 16, kh: 3, kw: 3, p: { stride: [2, 2], pad: [0, 0, 0, 0], groups: 1 }, what: 'lanes: stride 2, 12 inputs (input gradient by GEMM)' },
+  { N: 2, C: 16, H: 13, W: 12, O: 16, kh: 2, kw: 3, p: { stride: [3, 1], pad: [1, 0, 1, 1], groups: 1 }, what: 'lanes: stride (3, 1), 2x3' },
+  { N: 2, C: 16, H: 14, W: 23, O: 32, kh: 3, kw: 3, p: { stride: [2, 3], pad: [0, 1, 1, 1], groups: 1 }, what: 'lanes: stride (2, 3) (forward by GEMM)' },
+  { N: 2, C: 16, H: 12, W: 12, O: 16, kh: 5, kw: 5, p: { stride: [2, 2], pad: [2, 2, 2, 2], groups: 1 }, what: 'lanes: 5x5 stride 2 (weight gradient by GEMM)' },
   // one channel on a side, 3x3 (AVX-512: the weight gradient per channel pair, columns in masked vectors)
   { N: 3, C: 1, H: 11, W: 19, O: 7, kh: 3, kw: 3, p: { stride: [1, 1], pad: [2, 0, 1, 2], groups: 1 }, what: 'pairs: 1 input, 20 wide, lopsided pad' },
   { N: 2, C: 5, H: 9, W: 9, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 0, 1], groups: 1 }, what: 'pairs: 1 output, 8 wide' },
