@@ -462,6 +462,8 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
   const w32 = randn(64 * 32 * 9);
   const g32 = randn(3 * 64 * 196);
   // 2^17 terms onto 5,000 outputs: many terms per output, so the summation order shows in the bits
+  const s2: Conv2dParams = { stride: [2, 2], pad: [1, 1, 1, 1], groups: 1 };
+  const pool: Window2d = { kernel: [3, 3], stride: [2, 2], pad: [1, 1, 1, 1] };
   const sIdx = Int32Array.from({ length: 1 << 17 }, (_, i) => (i * 7919 + (i >> 3)) % 5000);
   const run = () => [
     nb.scatterAdd(big.subarray(0, 1 << 17), sIdx, 5000),
@@ -488,6 +490,13 @@ test('determinism: same call twice is bit-identical, and 1, 2, 3 threads give id
     nb.conv2d(x, xs, w.subarray(0, 144), [1, 16, 3, 3], p),
     nb.conv2dBackwardInput(g.subarray(0, 6 * 196), [6, 1, 14, 14], w.subarray(0, 144), [1, 16, 3, 3], xs, p),
     nb.conv2dBackwardWeight(x, xs, g.subarray(0, 6 * 196), [6, 1, 14, 14], [1, 16, 3, 3], p),
+    // strided conv, channels in lanes (forward, input gradient by phases, weight gradient)
+    nb.conv2d(x32.subarray(0, 3 * 16 * 196), [3, 16, 14, 14], w32.subarray(0, 32 * 16 * 9), [32, 16, 3, 3], s2),
+    nb.conv2dBackwardInput(g32.subarray(0, 3 * 32 * 49), [3, 32, 7, 7], w32.subarray(0, 32 * 16 * 9), [32, 16, 3, 3], [3, 16, 14, 14], s2),
+    nb.conv2dBackwardWeight(x32.subarray(0, 3 * 16 * 196), [3, 16, 14, 14], g32.subarray(0, 3 * 32 * 49), [3, 32, 7, 7], [32, 16, 3, 3], s2),
+    // max pooling (3x3 / 2, overlapping windows) and its transpose
+    nb.maxPool2d(x, xs, pool).out,
+    nb.maxPool2dBackward(g.subarray(0, 6 * 16 * 49), [6, 16, 7, 7], nb.maxPool2d(x, xs, pool).argmax, xs, pool),
     // batch norm after a linear layer ([N, C]: channel ranges on the pool)
     nb.batchNorm(big.subarray(0, 64 * 700), [64, 700], big.subarray(0, 700), big.subarray(700, 1400), 1e-5).y,
     nb.reduceSum(big, [1 << 20], [0]),
