@@ -213,6 +213,7 @@ export interface ConvResult {
   path: 'lanes' | 'blocked' | 'gemm';
   xShape: number[];
   wShape: number[];
+  stride: number;
   gflops: number;
   seconds: number;
   medianSeconds: number;
@@ -224,11 +225,12 @@ interface ConvShape {
   x: [number, number, number, number];
   w: [number, number, number, number];
   pad: [number, number, number, number];
+  stride: number;
 }
 
-const conv = (name: string, x: ConvShape['x'], w: ConvShape['w'], pad = 1): ConvShape => ({ name, x, w, pad: [pad, pad, pad, pad] });
+const conv = (name: string, x: ConvShape['x'], w: ConvShape['w'], pad = 1, stride = 1): ConvShape => ({ name, x, w, pad: [pad, pad, pad, pad], stride });
 
-/** The stride-1 convolutions of the bench's meta-step workloads and of the NAS teacher's NB201 learners. */
+/** The convolutions of the bench's meta-step workloads and of the NAS teacher's NB201 learners. */
 export const CONV_SHAPES: ConvShape[] = [
   // MNIST cpu preset (conv-t32-b128-cpu): learner 32-64, generator 32 -> 16 -> 1 on reflect-padded maps
   conv('mnist learner 1->32 28x28 b128', [128, 1, 28, 28], [32, 1, 3, 3]),
@@ -243,6 +245,11 @@ export const CONV_SHAPES: ConvShape[] = [
   conv('nb201 8->8 32x32 b32', [32, 8, 32, 32], [8, 8, 3, 3]),
   conv('nb201 16->16 16x16 b32', [32, 16, 16, 16], [16, 16, 3, 3]),
   conv('nb201 32->32 8x8 b32', [32, 32, 8, 8], [32, 32, 3, 3]),
+  // stride 2: the CIFAR learner's and NB201's reductions
+  conv('cifar learner 16->32 32x32 s2 b64', [64, 16, 32, 32], [32, 16, 3, 3], 1, 2),
+  conv('cifar learner 32->64 16x16 s2 b64', [64, 32, 16, 16], [64, 32, 3, 3], 1, 2),
+  conv('nb201 8->16 32x32 s2 b32', [32, 8, 32, 32], [16, 8, 3, 3], 1, 2),
+  conv('nb201 16->32 16x16 s2 b32', [32, 16, 16, 16], [32, 16, 3, 3], 1, 2),
 ];
 
 const CONV_PATHS: Array<{ path: ConvResult['path']; blocked: boolean; lanes: boolean }> = [
@@ -265,17 +272,18 @@ export function benchConv(opts: { threads?: number; secondsPerShape?: number } =
     for (const c of CONV_SHAPES) {
       const [N, C, H, W] = c.x;
       const [O, , kh, kw] = c.w;
-      const Ho = H + c.pad[0] + c.pad[1] - kh + 1;
-      const Wo = W + c.pad[2] + c.pad[3] - kw + 1;
+      const Ho = Math.floor((H + c.pad[0] + c.pad[1] - kh) / c.stride) + 1;
+      const Wo = Math.floor((W + c.pad[2] + c.pad[3] - kw) / c.stride) + 1;
+      const st = [c.stride, c.stride];
       const gShape = [N, O, Ho, Wo];
       const x = randomArray(N * C * H * W);
       const w = randomArray(O * C * kh * kw);
       const g = randomArray(N * O * Ho * Wo);
       const flop = 2 * N * O * Ho * Wo * C * kh * kw;
       const calls: Array<[ConvResult['op'], () => unknown]> = [
-        ['forward', () => addon.conv2d(x, c.x, w, c.w, [1, 1], c.pad, 1)],
-        ['backwardInput', () => addon.conv2dBackwardInput(g, gShape, w, c.w, c.x, [1, 1], c.pad, 1)],
-        ['backwardWeight', () => addon.conv2dBackwardWeight(x, c.x, g, gShape, c.w, [1, 1], c.pad, 1)],
+        ['forward', () => addon.conv2d(x, c.x, w, c.w, st, c.pad, 1)],
+        ['backwardInput', () => addon.conv2dBackwardInput(g, gShape, w, c.w, c.x, st, c.pad, 1)],
+        ['backwardWeight', () => addon.conv2dBackwardWeight(x, c.x, g, gShape, c.w, st, c.pad, 1)],
       ];
       for (const { path, blocked, lanes } of CONV_PATHS) {
         addon.setBlockedConv(blocked);
@@ -290,7 +298,7 @@ export function benchConv(opts: { threads?: number; secondsPerShape?: number } =
             times.push((performance.now() - t0) / 1000);
           }
           times.sort((p, q) => p - q);
-          out.push({ name: c.name, op, path, xShape: [...c.x], wShape: [...c.w], gflops: flop / times[0] / 1e9, seconds: times[0],
+          out.push({ name: c.name, op, path, xShape: [...c.x], wShape: [...c.w], stride: c.stride, gflops: flop / times[0] / 1e9, seconds: times[0],
             medianSeconds: times[times.length >> 1], threads: addon.getThreads() });
         }
       }
