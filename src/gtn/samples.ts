@@ -14,12 +14,15 @@ export interface SyntheticBatch {
   y: Int32Array;
 }
 
-/** The synthetic batch of inner step t (for 'real' teachers there is none). */
-export function syntheticBatch(cfg: TrainConfig, meta: MetaParams, t: number, seed = 0): SyntheticBatch | null {
+/**
+ * The synthetic batch of inner step t (for 'real' teachers there is none). `fresh`: a GTN's generator on fresh
+ * noise and random labels (the 'none' curriculum's draw for step t) instead of its learned curriculum.
+ */
+export function syntheticBatch(cfg: TrainConfig, meta: MetaParams, t: number, seed = 0, fresh = false): SyntheticBatch | null {
   const u = unrollConfig(cfg);
   return noGrad(() => {
     if (cfg.teacher === 'gtn') {
-      const s = stepInput(u.curriculum, meta.noise, t, u.batch, u.generator.noiseDim, u.classes, Rng.seeded(seed));
+      const s = stepInput(fresh ? 'none' : u.curriculum, meta.noise, t, u.batch, u.generator.noiseDim, u.classes, Rng.seeded(seed));
       const x = generate(u.generator, meta.generator!, s.z, tensor(s.labels, [u.batch]));
       return { x: x.data as Float32Array, y: s.labels };
     }

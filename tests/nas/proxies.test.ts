@@ -52,6 +52,19 @@ describe('NAS proxies', () => {
     assert.deepEqual(real.score(cell).bySteps![0].scores, real.score(cell).bySteps![0].scores);
   });
 
+  it("gtn --past-teacher fresh: the same steps up to the teacher's T, new generator batches after it", async () => {
+    const opts = { steps: [4, 7], score: 'train-loss' as const, valImages: 100 };
+    const replay = (await buildProxy(parseProxy(`gtn:${teacher}`, opts), data)).score(cell);
+    const fresh = (await buildProxy(parseProxy(`gtn:${teacher}`, { ...opts, pastTeacher: 'fresh' }), data)).score(cell);
+    assert.deepEqual(fresh.bySteps![0].scores, replay.bySteps![0].scores); // T = 4: identical so far
+    assert.notEqual(fresh.bySteps![1].scores['train-loss'], replay.bySteps![1].scores['train-loss']);
+    assert.ok(Number.isFinite(fresh.score));
+    // 'replay' is the default: the same spec (and record key) as leaving it out
+    assert.deepEqual(parseProxy(`gtn:${teacher}`, { pastTeacher: 'replay' }), parseProxy(`gtn:${teacher}`));
+    assert.throws(() => parseProxy(`gtn:${teacher}`, { pastTeacher: 'never' as never }), /--past-teacher must be one of replay, fresh/);
+    assert.throws(() => parseProxy('real', { pastTeacher: 'fresh' }), /--past-teacher applies to the gtn proxy only/);
+  });
+
   it('score kinds: higher is better, train-loss needs no validation images', async () => {
     const r = (await buildProxy(parseProxy(`gtn:${teacher}`, { steps: [4], score: 'train-loss', valImages: 0 }), data)).score(cell);
     assert.ok(r.score < 0 && Number.isFinite(r.score));

@@ -28,6 +28,7 @@ interface ProxyFlags {
   momentum?: number;
   batch?: number;
   bnCalibration?: number;
+  pastTeacher?: string;
 }
 
 function proxyOptions(cmd: Command): Command {
@@ -42,7 +43,8 @@ function proxyOptions(cmd: Command): Command {
     .option('--lr <x>', 'real proxy: SGD learning rate (default 0.1)', parseNumberOption('--lr'))
     .option('--momentum <x>', 'real proxy: SGD momentum (default 0.9)', parseNumberOption('--momentum'))
     .option('--batch <n>', 'real proxy: batch size (default 64)', parseIntOption('--batch'))
-    .option('--bn-calibration <n>', 'training proxies: score with BN statistics of n real training images (default 0: the last training batch\'s)', parseIntOption('--bn-calibration'));
+    .option('--bn-calibration <n>', 'training proxies: score with BN statistics of n real training images (default 0: the last training batch\'s)', parseIntOption('--bn-calibration'))
+    .option('--past-teacher <mode>', "gtn proxy, steps past the teacher's T: replay (its curriculum again, the default) | fresh (its generator on fresh noise)");
 }
 
 /** Where candidates are scored besides this machine: a BullMQ queue and how many of its jobs to keep in flight. */
@@ -65,6 +67,7 @@ function proxySpec(f: ProxyFlags): ProxySpec {
     momentum: f.momentum,
     batch: f.batch,
     bnCalibration: f.bnCalibration,
+    pastTeacher: f.pastTeacher as ProxySpec['pastTeacher'],
   });
 }
 

@@ -1,7 +1,8 @@
 // The GTN proxy: a fresh network trained k steps on a frozen teacher's synthetic batches with the teacher's
 // learned per-step lr and momentum, scored on CIFAR-10 validation images. The teacher's batches are made once
 // (its generator is frozen, so every candidate sees the same data) and replayed; past the teacher's T steps
-// the curriculum and schedule start again from step 0.
+// the curriculum and schedule start again from step 0 ('replay'), or the schedule does and the batches come
+// from the generator on fresh noise ('fresh': data the network has not seen yet, the same for every candidate).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Split } from '../../data/splits.js';
@@ -20,7 +21,14 @@ function tile(t: Tensor, n: number): Tensor {
   return tensor(Float32Array.from({ length: n }, (_, i) => src[i % src.length]), [n]);
 }
 
-export function gtnProxy(run: string, splits: { train: Split; validation: Split }, o: TrainingProxyOptions & { checkpoint?: 'best' | 'last' }): Proxy {
+export type PastTeacher = 'replay' | 'fresh';
+export const PAST_TEACHER: readonly PastTeacher[] = ['replay', 'fresh'];
+
+export function gtnProxy(
+  run: string,
+  splits: { train: Split; validation: Split },
+  o: TrainingProxyOptions & { checkpoint?: 'best' | 'last'; pastTeacher?: PastTeacher },
+): Proxy {
   const cfg = readRunConfig(run);
   if (cfg.teacher !== 'gtn') throw new GtnError(`--proxy gtn:${run}: that run's teacher is '${cfg.teacher}', not a GTN`);
   if (cfg.dataset !== 'cifar10') throw new GtnError(`--proxy gtn:${run}: the teacher was trained on ${cfg.dataset}; NB201 proxies score CIFAR-10`);
@@ -28,9 +36,10 @@ export function gtnProxy(run: string, splits: { train: Split; validation: Split 
   const file = o.checkpoint === 'last' ? files.last : files.best;
   const state = loadRunState(file);
   const steps = Math.max(...o.steps);
+  const fresh = o.pastTeacher === 'fresh';
   const batches: Batch[] = [];
-  for (let t = 0; t < Math.min(steps, cfg.steps); t++) {
-    const b = syntheticBatch(cfg, state.meta, t)!;
+  for (let t = 0; t < (fresh ? steps : Math.min(steps, cfg.steps)); t++) {
+    const b = syntheticBatch(cfg, state.meta, t, 0, t >= cfg.steps)!;
     batches.push({ x: tensor(b.x, [b.y.length, ...splits.validation.shape]), y: tensor(b.y, [b.y.length]) });
   }
   const schedule: MetaParams = { logLr: tile(state.meta.logLr, steps), momentumLogit: tile(state.meta.momentumLogit, steps) };

@@ -3,7 +3,7 @@
 import { loadTrainingSplits, type TrainingSplits } from '../../data/load.js';
 import { GtnError } from '../../errors.js';
 import { readRunConfig } from '../../gtn/trainer.js';
-import { gtnProxy } from './gtn.js';
+import { PAST_TEACHER, gtnProxy, type PastTeacher } from './gtn.js';
 import { SCORE_KINDS, type Proxy, type ScoreKind } from './proxy.js';
 import type { TrainingProxyOptions } from './training.js';
 import { realProxy } from './real.js';
@@ -19,6 +19,8 @@ export interface ProxySpec extends TrainingProxyOptions {
   kind: (typeof PROXY_KINDS)[number];
   /** gtn: the teacher's run folder. */
   run?: string;
+  /** gtn: the batches past the teacher's T steps (unset: 'replay'; left out of the spec then, so older logs keep their key). */
+  pastTeacher?: PastTeacher;
   /** real: SGD settings. */
   lr: number;
   momentum: number;
@@ -54,6 +56,9 @@ export function parseProxy(text: string, over: Partial<ProxySpec> = {}): ProxySp
     if (learner.kind === 'nb201') Object.assign(spec, { channels: learner.channels, cells: learner.cells });
   }
   for (const [k, v] of Object.entries(over)) if (v !== undefined) (spec as unknown as Record<string, unknown>)[k] = v;
+  if (spec.pastTeacher !== undefined && !PAST_TEACHER.includes(spec.pastTeacher)) throw new GtnError(`--past-teacher must be one of ${PAST_TEACHER.join(', ')}; got '${spec.pastTeacher}'`);
+  if (spec.pastTeacher !== undefined && kind !== 'gtn') throw new GtnError(`--past-teacher applies to the gtn proxy only (got --proxy ${kind})`);
+  if (spec.pastTeacher === 'replay') delete spec.pastTeacher; // the default: the same key as a spec without it
   if (!(SCORE_KINDS as readonly string[]).includes(spec.score)) throw new GtnError(`--score must be one of ${SCORE_KINDS.join(', ')}; got '${spec.score}'`);
   if (!spec.steps.length || spec.steps.some((s) => !Number.isInteger(s) || s < 1)) throw new GtnError(`--steps must be positive integers, got '${spec.steps.join(',')}'`);
   spec.steps = [...new Set(spec.steps)].sort((a, b) => a - b);
@@ -72,7 +77,7 @@ export async function buildProxy(p: ProxySpec, data?: TrainingSplits): Promise<P
   const train: TrainingProxyOptions = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, valImages: p.valImages, seed: p.seed, bnCalibration: p.bnCalibration };
   switch (p.kind) {
     case 'gtn':
-      return gtnProxy(p.run!, splits!, train);
+      return gtnProxy(p.run!, splits!, { ...train, pastTeacher: p.pastTeacher });
     case 'real':
       return realProxy(splits!, { ...train, lr: p.lr, momentum: p.momentum, batch: p.batch, augment: true });
     case 'params':
