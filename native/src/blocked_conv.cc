@@ -6,8 +6,17 @@
 // arithmetic is mul-then-add (contraction is off), so every SIMD clone computes the same bits.
 // On AVX-512 machines, convolutions whose output channels fill 16-channel vectors take the channels-in-lanes
 // kernels further down instead (FMA, like the GEMM: their bits differ from the other SIMD levels', never between
-// runs or thread counts), and 3x3 convs with one channel on a side the one-channel kernels after those.
+// runs or thread counts), and 3x3 convs with one channel on a side the one-channel kernels after those. Strided
+// convs (the reductions of NB201 and the CIFAR learner) take the channels-in-lanes forward and weight-gradient
+// kernels too, and an input gradient split by phases (cbt_block).
 #include "blocked_conv.h"
+
+// GCC 12's AVX-512 headers hand _mm512_undefined_*() to the builtins behind shuffles, unpacks and max, which
+// -Wmaybe-uninitialized then reports inside the headers (GCC bug 105593): nothing of ours is uninitialised.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -164,6 +173,8 @@ void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const 
   }
 }
 
+std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip, int64_t B);
+
 // The input gradient of a strided conv with input channels in the lanes, by phases: dx[c][h][w] sums
 // w[o][c][i][j] * gy[o][oh][ow] over the taps with oh * sh + i = h + pt and ow * sw + j = w + pl, so the columns w
 // with one residue r of (w + pl) mod sw share their valid taps j (j = r, r + sw, ...) and, for consecutive such
@@ -208,7 +219,7 @@ void cbt_dispatch(int np, const float* gp, int64_t O, int64_t plane, const float
 }
 
 // One image: gy [O][Ho][Wo] framed in gp ([O][Hg][Wg], the plane at (mh, mw)) -> dx [C][H][W] (every element
-// written). wt: the weights as [C / B][O][kh][kw][B].
+// written). wt: the weights as [C / B][O][kh][kw][B] with the taps rotated (block_weights' input-gradient layout).
 template <int NV>
 void input_grad_strided_image(const float* gp, int64_t Hg, int64_t Wg, int64_t mh, int64_t mw, const float* wt,
                               const ConvGeom& g, float* dx) {
@@ -226,7 +237,7 @@ void input_grad_strided_image(const float* gp, int64_t Hg, int64_t Wg, int64_t m
         for (int64_t i = v % g.sh; i < g.kh; i += g.sh)
           for (int64_t j = r; j < g.kw; j += g.sw) {
             taps[nt][0] = (mh + (v - i) / g.sh) * Wg + mw - (j - r) / g.sw;
-            taps[nt][1] = (i * g.kw + j) * B;
+            taps[nt][1] = ((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * B;  // rotated taps
             ++nt;
           }
         // columns w = q sw + r - pl inside [0, W)
@@ -248,12 +259,8 @@ bool input_grad_strided_applies(const ConvGeom& g) {
 
 template <int NV>
 void input_grad_strided(const float* gy, const float* w, float* dx, const ConvGeom& g) {
-  constexpr int B = 16 * NV;
-  // The weights as [C / B][O][kh][kw][B] (unflipped).
-  std::vector<float> wt((size_t)(g.C * g.O * g.kh * g.kw));
-  for (int64_t o = 0; o < g.O; ++o)
-    for (int64_t c = 0; c < g.C; ++c)
-      for (int64_t k = 0; k < g.kh * g.kw; ++k) wt[(((c / B) * g.O + o) * g.kh * g.kw + k) * B + c % B] = w[(o * g.C + c) * g.kh * g.kw + k];
+  // The weights as the stride-1 input gradient takes them: [C / B][O][kh][kw][B], taps rotated.
+  const std::vector<float> wt = block_weights(w, g.O, g.C, g.kh, g.kw, true, 16 * NV);
   // gy framed so that every tap reads inside: oh from -(kh - 1) / sh to (H + pt - 1) / sh, ow likewise.
   const int64_t mh = (g.kh - 1) / g.sh, mw = (g.kw - 1) / g.sw;
   const int64_t Hg = mh + std::max(g.Ho, (g.H + g.pt - 1) / g.sh + 1), Wg = mw + std::max(g.Wo, (g.W + g.pl - 1) / g.sw + 1);
@@ -698,8 +705,8 @@ bool blocked_conv_applies(const ConvGeom& g, ConvPass pass) {
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
   const bool framed = g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
   if (weight && enabled() && (wg_cb_applies(g) || wg_pairs_applies(g))) return true;
-  // Strided forward passes (NB201's and the CIFAR learner's reductions), channels in lanes: im2col + GEMM reached
-  // 15-35% of peak on them.
+  // Strided passes (NB201's and the CIFAR learner's reductions; im2col + GEMM reached 15-35% of peak on them):
+  // the input gradient by phases, the forward pass on the channels-in-lanes kernel.
   if (pass == ConvPass::kInputGrad && (g.sh > 1 || g.sw > 1)) return enabled() && input_grad_strided_applies(g);
   if (pass == ConvPass::kForward && (g.sh > 1 || g.sw > 1))
     return enabled() && use_cb(g.O) && g.sw <= 2 && g.G == 1 && !pointwise && g.kw <= 7 && g.kh <= 7 && g.C <= 64 &&
