@@ -34,9 +34,9 @@ void permute(const float* x, const Dims& shape, const Dims& perm, float* out);
 void slice(const float* x, const Dims& shape, const Dims& begin, const Dims& size, float* out);
 void pad_zero(const float* x, const Dims& shape, const Dims& before, const Dims& after, float* out);
 void concat(const std::vector<const float*>& xs, const std::vector<Dims>& shapes, int axis, float* out);
-// out[i] = x[idx[i]] for i < n; false (and out unfinished) when some idx[i] lies outside [0, size).
+// out[i] = x[idx[i]] for i < n (x holds size floats); false when some idx[i] lies outside [0, size) (those
+// outputs are 0).
 bool gather(const float* x, int64_t size, const int32_t* idx, int64_t n, float* out);
-// out[idx[i]] += g[i] for i < n; out has `size` elements.
 // out[idx[i]] += g[i] for i < n (out holds size floats); false, before writing anything, when some idx[i] lies
 // outside [0, size).
 bool scatter_add(const float* g, const int32_t* idx, int64_t n, float* out, int64_t size);

@@ -124,8 +124,8 @@ export const PRESETS = {
     checkpoint: false,
     // Learned lrs settle near 0.15-0.3, so start there rather than at the paper's 0.02 (meta-trains faster).
     innerLr: 0.2,
-    // 850 iterations fit the hour with the addon's collection schedule (3.2 s each, 48 min in all; 700 at 4.4 s,
-    // 600 at 5.2 s, 320 before).
+    // 850 iterations fit the hour: 2.6 s each, 39 min in all (commit 500f3a8; 3.2 s and 48 min one round earlier;
+    // 700 at 4.4 s, 600 at 5.2 s, 320 before).
     meta: { ...base.meta, iterations: 850, clipNorm: 10 },
     evalEvery: 30,
     // Two learners on the whole validation split (~5 s per evaluation): with one learner on 2,000 images the
