@@ -68,6 +68,11 @@ const configObject = z
     /** Fresh learners and validation images used for each validation. */
     evalLearners: z.number().int().positive(),
     evalImages: z.number().int().positive(),
+    /**
+     * A run folder whose best meta-parameters this run started from (`gtn train --init-from`) instead of a fresh
+     * initialisation; its per-step schedule and curriculum are repeated when this run has k times its steps.
+     */
+    initFrom: z.string().optional(),
     /** Stop after this many consecutive non-finite meta-steps. */
     maxSkips: z.number().int().positive(),
     seed: z.number().int().min(0),

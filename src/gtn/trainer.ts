@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { parseConfig, type TrainConfig } from './config.js';
 import { evaluateTeacher } from './evaluate.js';
 import { freshLearner, iterationData, sampleLearnerSpec, unrollConfig } from './experiment.js';
-import { initMetaParams } from './metaParams.js';
+import { initMetaParams, warmStartMetaParams } from './metaParams.js';
 import { initAdam } from './metaOptim.js';
 import { metaStep } from './metaStep.js';
 import { loadRunState, saveRunState, type RunState } from './runState.js';
@@ -63,6 +63,19 @@ function truncateMetrics(file: string, iteration: number): void {
   writeFileAtomic(file, kept.map((l) => `${l}\n`).join(''));
 }
 
+/** The best meta-parameters of the run `cfg.initFrom`, checked to be a teacher of the same kind and data. */
+function initialTeacher(cfg: TrainConfig) {
+  const from = cfg.initFrom!;
+  const src = readRunConfig(from);
+  if (src.dataset !== cfg.dataset || src.teacher !== cfg.teacher) {
+    throw new GtnError(`--init-from ${from}: that run is a ${src.teacher} teacher for ${src.dataset}; this one is a ${cfg.teacher} teacher for ${cfg.dataset}`);
+  }
+  const f = runFiles(from);
+  const file = existsSync(f.best) ? f.best : f.last;
+  if (!existsSync(file)) throw new GtnError(`--init-from ${from}: no checkpoint there (${f.best})`);
+  return loadRunState(file).meta;
+}
+
 export interface TrainOptions {
   resume?: boolean;
   onEvent?: (e: TrainEvent) => void;
@@ -85,9 +98,10 @@ export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainO
     if (!cfgIn) throw new GtnError('train: a configuration is needed for a new run');
     if (existsSync(files.config)) throw new GtnError(`${dir} already holds a run; use --resume to continue it or choose another --out`);
     cfg = cfgIn;
+    let meta = initMetaParams(unrollConfig(cfg), { innerLr: cfg.innerLr, innerMomentum: cfg.innerMomentum }, Rng.seeded(cfg.seed).fork('init'));
+    if (cfg.initFrom) meta = warmStartMetaParams(meta, initialTeacher(cfg), cfg.initFrom);
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(files.config, `${JSON.stringify(cfg, null, 2)}\n`);
-    const meta = initMetaParams(unrollConfig(cfg), { innerLr: cfg.innerLr, innerMomentum: cfg.innerMomentum }, Rng.seeded(cfg.seed).fork('init'));
     state = { iteration: 0, meta, adam: initAdam(treeLeaves(meta)), bestValidation: null, consecutiveSkips: 0, totalSkips: 0 };
   }
   const data = opts.data ?? (await loadTrainingSplits(cfg.dataset));

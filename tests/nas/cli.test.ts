@@ -64,6 +64,25 @@ describe('gtn nas', () => {
     assert.match(b2.stderr, /bad\.txt:1/);
   });
 
+  it('train --init-from: a longer teacher from a trained one; the cells both drew count as seen', () => {
+    const first = join(work, 'teacher-all');
+    const longer = join(work, 'teacher-longer');
+    const r = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--steps', '8', '--iterations', '2', '--seed', '7', '--eval-every', '100', '--init-from', first, '--out', longer, '--quiet');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(join(longer, 'config.json'), 'utf8')).initFrom, first);
+    const seen = seenCells(longer);
+    for (const c of seenCells(first)) assert.ok(seen.has(c), `${c} (drawn by the run it started from) counts as seen`);
+    const odd = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--steps', '6', '--init-from', first, '--out', join(work, 'odd'), '--quiet');
+    assert.equal(odd.status, 2);
+    assert.match(odd.stderr, /--init-from .*teacher-all: this run's 6 inner steps are not a multiple of its 4/);
+    const mnist = gtn('train', '--preset', 'tiny', '--init-from', first, '--out', join(work, 'mnist'), '--quiet');
+    assert.equal(mnist.status, 2);
+    assert.match(mnist.stderr, /--init-from .*teacher-all: that run is a gtn teacher for cifar10; this one is a gtn teacher for mnist/);
+    const none = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--init-from', join(work, 'nowhere'), '--out', join(work, 'z'), '--quiet');
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /nowhere is not a run folder/);
+  });
+
   it('rank with a GTN teacher in two worker processes, logged and resumable', () => {
     const teacher = join(work, 'teacher');
     const t = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '2', '--out', teacher, '--quiet');

@@ -30,6 +30,7 @@ interface TrainFlags {
   checkpointing?: string;
   evalEvery?: number;
   innerLr?: number;
+  initFrom?: string;
   set: string[];
   quiet?: boolean;
 }
@@ -77,6 +78,7 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.metaLr !== undefined) meta.lr = f.metaLr;
   if (f.clip !== undefined) meta.clipNorm = f.clip;
   if (f.innerLr !== undefined) raw.innerLr = f.innerLr;
+  if (f.initFrom) raw.initFrom = f.initFrom;
   for (const a of f.set) applySet(raw, a);
   const cfg = parseConfig(raw, 'the command-line options');
   if (cfg.heldOutCells.length && cfg.learnerSampling !== 'cells')
@@ -135,6 +137,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--checkpointing <mode>', 'gradient checkpointing of inner steps: on | off | auto')
     .option('--eval-every <n>', 'validate every n outer iterations', parseIntOption('--eval-every'))
     .option('--inner-lr <x>', 'initial inner learning rate (learned per step from there)', parseNumberOption('--inner-lr'))
+    .option('--init-from <run>', "start from that run's best meta-parameters instead of a fresh teacher (its schedule and curriculum repeated when --steps is a multiple of its)")
     .option('--set <key=value>', 'override any setting of config.json, e.g. --set intermediateEvery=2 --set learner.widths=[64,128,256] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--quiet', 'no progress bar; a line every 10 iterations')
     .action(async (f: TrainFlags) => {

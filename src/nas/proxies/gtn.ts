@@ -7,19 +7,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Split } from '../../data/splits.js';
 import { GtnError } from '../../errors.js';
+import { repeatSteps } from '../../gtn/metaParams.js';
 import { loadRunState } from '../../gtn/runState.js';
 import { syntheticBatch } from '../../gtn/samples.js';
 import { readRunConfig, runFiles } from '../../gtn/trainer.js';
 import type { Batch, MetaParams } from '../../gtn/unroll.js';
-import { Tensor, tensor } from '../../tensor/index.js';
+import { tensor } from '../../tensor/index.js';
 import type { Proxy } from './proxy.js';
 import { trainAndScore, type TrainingProxyOptions } from './training.js';
-
-/** A schedule [T] repeated to length n. */
-function tile(t: Tensor, n: number): Tensor {
-  const src = t.data as Float32Array;
-  return tensor(Float32Array.from({ length: n }, (_, i) => src[i % src.length]), [n]);
-}
 
 export type PastTeacher = 'replay' | 'fresh';
 export const PAST_TEACHER: readonly PastTeacher[] = ['replay', 'fresh'];
@@ -42,7 +37,7 @@ export function gtnProxy(
     const b = syntheticBatch(cfg, state.meta, t, 0, t >= cfg.steps)!;
     batches.push({ x: tensor(b.x, [b.y.length, ...splits.validation.shape]), y: tensor(b.y, [b.y.length]) });
   }
-  const schedule: MetaParams = { logLr: tile(state.meta.logLr, steps), momentumLogit: tile(state.meta.momentumLogit, steps) };
+  const schedule: MetaParams = { logLr: repeatSteps(state.meta.logLr, steps), momentumLogit: repeatSteps(state.meta.momentumLogit, steps) };
   const teacherHash = createHash('sha256').update(readFileSync(file)).digest('hex');
   return {
     kind: 'gtn',
@@ -55,9 +50,14 @@ export function gtnProxy(
   };
 }
 
-/** The NB201 cells (as strings) a teacher's meta-training used, from its metrics log. */
-export function seenCells(run: string): Set<string> {
+/**
+ * The NB201 cells (as strings) a teacher's meta-training used, from its metrics log, and those of the run it was
+ * warm-started from (`initFrom`), all the way back.
+ */
+export function seenCells(run: string, visited = new Set<string>()): Set<string> {
   const seen = new Set<string>();
+  if (visited.has(run)) return seen;
+  visited.add(run);
   let text = '';
   try {
     text = readFileSync(runFiles(run).metrics, 'utf8');
@@ -69,5 +69,7 @@ export function seenCells(run: string): Set<string> {
     const l = JSON.parse(line) as { learner?: { kind: string; cell?: string } };
     if (l.learner?.kind === 'nb201' && l.learner.cell) seen.add(l.learner.cell);
   }
+  const from = readRunConfig(run).initFrom;
+  if (from) for (const c of seenCells(from, visited)) seen.add(c);
   return seen;
 }
