@@ -58,7 +58,8 @@ const PER_STEP = new Set(['logLr', 'momentumLogit', 'noise']);
 export function warmStartMetaParams(fresh: MetaParams, source: MetaParams, sourceName: string): MetaParams {
   const src = new Map(namedLeaves(source as Tree));
   const mine = namedLeaves(fresh as Tree);
-  const extra = [...src.keys()].filter((k) => !mine.some(([n]) => n === k));
+  const names = new Set(mine.map(([n]) => n));
+  const extra = [...src.keys()].filter((k) => !names.has(k));
   if (extra.length) throw new GtnError(`--init-from ${sourceName}: its teacher has parameters this run has not (${extra.join(', ')})`);
   const out = mine.map(([name, t]) => {
     const s = src.get(name);

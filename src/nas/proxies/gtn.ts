@@ -62,7 +62,7 @@ export function seenCells(run: string, visited = new Set<string>()): Set<string>
   try {
     text = readFileSync(runFiles(run).metrics, 'utf8');
   } catch {
-    return seen;
+    // no iterations logged yet: nothing seen by this run itself (the run it started from may have seen some)
   }
   for (const line of text.split('\n')) {
     if (!line.includes('"nb201"')) continue;
