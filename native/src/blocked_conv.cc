@@ -11,13 +11,6 @@
 // kernels too, and an input gradient split by phases (cbt_block).
 #include "blocked_conv.h"
 
-// GCC 12's AVX-512 headers hand _mm512_undefined_*() to the builtins behind shuffles, unpacks and max, which
-// -Wmaybe-uninitialized then reports inside the headers (GCC bug 105593): nothing of ours is uninitialised.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -25,10 +18,7 @@
 #include <vector>
 
 #include "pool.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "x86_intrinsics.h"
 
 #if defined(__x86_64__) && defined(__linux__)
 #define GTN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -1,18 +1,9 @@
 // Max and average pooling over [N, C, H, W] planes, each plane on one thread.
 #include "pooling.h"
 
-// GCC 12's AVX-512 headers hand _mm512_undefined_*() to the builtins behind shuffles, unpacks and max, which
-// -Wmaybe-uninitialized then reports inside the headers (GCC bug 105593): nothing of ours is uninitialised.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-
+#include "x86_intrinsics.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
-#endif
-#if defined(__x86_64__)
-#include <immintrin.h>
 #endif
 
 #include <algorithm>
