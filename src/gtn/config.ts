@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { GtnError } from '../errors.js';
 import { CURRICULA } from './curriculum.js';
 import { LEARNER_SAMPLING, learnerSpecSchema } from '../models/index.js';
+import { checkRankTargets } from './rankTargets.js';
 
 // Run folders written before `learnerSampling` existed said `randomWidths: true|false`.
 function upgrade(raw: unknown): unknown {
@@ -31,6 +32,13 @@ const configObject = z
      * on out of its teacher's meta-training (`gtn train --hold-out FILE`). Compared by canonical form.
      */
     heldOutCells: z.array(z.string()).default([]),
+    /**
+     * Rank-aware meta-training (src/gtn/rankTargets.ts): NB201 cells with scores from a long, trusted proxy
+     * (`gtn train --rank-targets LOG`). When given, every outer iteration's learner is one of these cells and its
+     * meta-loss weighs 1 + rankWeight * z, z its standardised rank in the pool.
+     */
+    rankTargets: z.array(z.object({ cell: z.string(), score: z.number() }).strict()).default([]),
+    rankWeight: z.number().default(0),
     innerOptimizer: z.enum(['sgd', 'adam']),
     innerLr: z.number().positive(),
     innerMomentum: z.number().min(0).lt(1),
@@ -91,6 +99,8 @@ const base: Omit<TrainConfig, 'dataset'> = {
   learner: { kind: 'conv', widths: [64, 128, 256] },
   learnerSampling: 'fixed',
   heldOutCells: [],
+  rankTargets: [],
+  rankWeight: 0,
   innerOptimizer: 'sgd',
   innerLr: 0.02,
   innerMomentum: 0.5,
@@ -262,7 +272,10 @@ export function parseConfig(raw: unknown, source: string): TrainConfig {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new GtnError(`invalid configuration in ${source}: ${issues}`);
   }
-  return r.data as TrainConfig;
+  const cfg = r.data as TrainConfig;
+  if (cfg.rankTargets.length && cfg.learner.kind !== 'nb201') throw new GtnError(`invalid configuration in ${source}: rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
+  checkRankTargets(cfg.rankTargets, cfg.heldOutCells, source);
+  return cfg;
 }
 
 export function useCheckpointing(cfg: TrainConfig): boolean {

@@ -9,15 +9,24 @@ import type { Split } from '../data/splits.js';
 import { useCheckpointing, type TrainConfig } from './config.js';
 import { canonicalArch, initLearner, sampleLearner, type LearnerParams, type LearnerSpec } from '../models/index.js';
 import type { Batch, UnrollConfig, UnrollData } from './unroll.js';
+import { rankTargetWeights, sampleTarget } from './rankTargets.js';
 
 export function datasetShape(name: DatasetName): { imageShape: [number, number, number]; classes: number } {
   const spec = DATASETS[name];
   return { imageShape: spec.shape, classes: spec.classNames.length };
 }
 
-/** The learner of one outer iteration (the configured one, or a sampled variant of it). */
-export function sampleLearnerSpec(cfg: TrainConfig, rng: Rng): LearnerSpec {
-  return sampleLearner(cfg.learner, cfg.learnerSampling, rng, new Set(cfg.heldOutCells.map(canonicalArch)));
+/**
+ * The learner of one outer iteration (the configured one, or a sampled variant of it) and the weight of its
+ * meta-loss: 1, except with rank targets, whose pool the cell is drawn from (src/gtn/rankTargets.ts).
+ */
+export function sampleLearnerSpec(cfg: TrainConfig, rng: Rng): { spec: LearnerSpec; weight: number } {
+  if (cfg.rankTargets.length) {
+    if (cfg.learner.kind !== 'nb201') throw new GtnError(`rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
+    const k = sampleTarget(cfg.rankTargets, rng);
+    return { spec: { ...cfg.learner, cell: cfg.rankTargets[k].cell }, weight: rankTargetWeights(cfg.rankTargets, cfg.rankWeight)[k] };
+  }
+  return { spec: sampleLearner(cfg.learner, cfg.learnerSampling, rng, new Set(cfg.heldOutCells.map(canonicalArch))), weight: 1 };
 }
 
 /** The augmentation the config asks for on real batches of `split` (synthetic batches are never augmented). */

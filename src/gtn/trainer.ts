@@ -111,16 +111,16 @@ export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainO
   while (state.iteration < stopAt) {
     const it = state.iteration;
     const rng = Rng.seeded(cfg.seed).fork(`iteration-${it}`);
-    const spec = sampleLearnerSpec(cfg, rng.fork('widths'));
+    const { spec, weight } = sampleLearnerSpec(cfg, rng.fork('widths'));
     const t0 = performance.now();
-    const res = metaStep(unrollConfig(cfg, spec), cfg.meta, state.adam, state.meta, freshLearner(cfg, spec, rng.fork('learner')), iterationData(cfg, data.train, rng), rng.fork('curriculum'));
+    const res = metaStep(unrollConfig(cfg, spec), cfg.meta, state.adam, state.meta, freshLearner(cfg, spec, rng.fork('learner')), iterationData(cfg, data.train, rng), rng.fork('curriculum'), weight);
     const seconds = (performance.now() - t0) / 1000;
     state.iteration = it + 1;
     state.meta = res.meta;
     state.consecutiveSkips = res.skipped ? state.consecutiveSkips + 1 : 0;
     state.totalSkips += res.skipped ? 1 : 0;
     const ev: IterationEvent = { kind: 'iteration', iteration: state.iteration, metaLoss: res.metaLoss, gradNorm: res.gradNorm, skipped: res.skipped, seconds };
-    log({ ...ev, learner: spec, innerLr: Array.from(state.meta.logLr.data, Math.exp), innerMomentum: Array.from(state.meta.momentumLogit.data, (x) => 1 / (1 + Math.exp(-x))) });
+    log({ ...ev, learner: spec, ...(cfg.rankTargets.length ? { weight } : {}), innerLr: Array.from(state.meta.logLr.data, Math.exp), innerMomentum: Array.from(state.meta.momentumLogit.data, (x) => 1 / (1 + Math.exp(-x))) });
     opts.onEvent?.(ev);
     if (state.consecutiveSkips >= cfg.maxSkips) {
       throw new GtnError(

@@ -83,6 +83,33 @@ describe('gtn nas', () => {
     assert.match(none.stderr, /nowhere is not a run folder/);
   });
 
+  it('train --rank-targets: learners come from the scored pool, weighted; the pool counts as seen', () => {
+    const log = join(work, 'pool.jsonl');
+    const r = gtn('nas', 'rank', '--archs', archs, '--proxy', 'params', '--out', log);
+    assert.equal(r.status, 0, r.stderr);
+    const scored = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { arch: string; score: number });
+    const run = join(work, 'teacher-ranked');
+    const t = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '3', '--eval-every', '100', '--rank-targets', log, '--rank-weight', '0.5', '--out', run, '--quiet');
+    assert.equal(t.status, 0, t.stderr);
+    const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+    assert.equal(cfg.rankWeight, 0.5);
+    assert.deepEqual(cfg.rankTargets.map((p: { cell: string }) => p.cell), scored.map((s) => s.arch));
+    const pool = new Set(scored.map((s) => s.arch));
+    const iterations = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.kind === 'iteration');
+    assert.equal(iterations.length, 3);
+    for (const l of iterations) {
+      assert.ok(pool.has(l.learner.cell), `${l.learner.cell} is a pool cell`);
+      assert.equal(typeof l.weight, 'number');
+    }
+    assert.equal(seenCells(run).size, pool.size, 'every pool cell counts as seen, drawn or not');
+    const leak = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-targets', log, '--hold-out', archs, '--out', join(work, 'leak'), '--quiet');
+    assert.equal(leak.status, 2);
+    assert.match(leak.stderr, /rank-target cell .* is held out of meta-training/);
+    const lone = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-weight', '2', '--out', join(work, 'lone'), '--quiet');
+    assert.equal(lone.status, 2);
+    assert.match(lone.stderr, /--rank-weight needs --rank-targets/);
+  });
+
   it('rank with a GTN teacher in two worker processes, logged and resumable', () => {
     const teacher = join(work, 'teacher');
     const t = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '2', '--out', teacher, '--quiet');
@@ -123,6 +150,24 @@ describe('gtn nas', () => {
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     assert.equal(lines.length, 10);
     for (const l of lines) assert.ok(cells.includes(l));
+  });
+
+  it('subset --exclude leaves out networks, not only strings', () => {
+    // Another spelling of each of the first cells that has one (same network, different string).
+    const all = enumerateCells().map(formatCell);
+    const twins = cells.slice(0, 20).map((c) => all.find((a) => a !== c && canonicalArch(a) === canonicalArch(c))).filter((a): a is string => !!a);
+    assert.ok(twins.length >= 5, `${twins.length} twins`);
+    const ex = join(work, 'twins.txt');
+    writeFileSync(ex, `${twins.join('\n')}\n`);
+    const gone = new Set(twins.map(canonicalArch));
+    const left = cells.filter((c) => !gone.has(canonicalArch(c))).length;
+    const out = join(work, 'subset-ex.txt');
+    const r = gtn('nas', 'subset', '--from', truth, '--n', String(left), '--exclude', ex, '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(lines.length, left);
+    for (const l of lines) assert.ok(!gone.has(canonicalArch(l)), `${l} is the network of an excluded cell`);
+    assert.match(gtn('nas', 'subset', '--from', truth, '--n', String(left + 1), '--exclude', ex, '--out', out).stderr, new RegExp(`cannot draw ${left + 1} cells from ${left}`));
   });
 
   it('bad input: file and line, option names, no stack traces', () => {

@@ -227,16 +227,16 @@ export function registerNasCommand(program: Command): void {
     .requiredOption('--from <csv>', 'ground-truth CSV')
     .requiredOption('--n <n>', 'cells', parseIntOption('--n'))
     .option('--seed <n>', 'seed', parseIntOption('--seed'), 0)
-    .option('--exclude <file>', 'cells to leave out (e.g. another subset)')
+    .option('--exclude <file>', 'leave out every cell isomorphic to one of these (e.g. another subset)')
     .option('--exclude-teacher <run>', "leave out every cell isomorphic to one this teacher's meta-training used")
     .requiredOption('--out <file>', 'where to write the cell strings')
     .action((f: { from: string; n: number; seed: number; exclude?: string; excludeTeacher?: string; out: string }) => {
       const truth = readTruth(f.from);
-      const exclude = new Set(f.exclude ? readArchs(f.exclude).map(formatCell) : []);
-      if (f.excludeTeacher) {
-        const seen = new Set([...seenCells(f.excludeTeacher)].map(canonicalArch));
-        for (const a of truth.keys()) if (seen.has(canonicalArch(a))) exclude.add(a);
-      }
+      // Both exclusions are by network (canonical form), not by string: two subsets that share no string can
+      // still share networks, and a measurement on one would then be partly a measurement on the other.
+      const networks = new Set(f.exclude ? readArchs(f.exclude).map(canonicalCell) : []);
+      if (f.excludeTeacher) for (const a of seenCells(f.excludeTeacher)) networks.add(canonicalArch(a));
+      const exclude = new Set([...truth.keys()].filter((a) => networks.has(canonicalArch(a))));
       const cells = stratifiedSample(truth, f.n, Rng.seeded(f.seed).fork('subset'), exclude);
       writeFileSync(f.out, `${cells.join('\n')}\n`);
       console.log(`${cells.length} cells written to ${f.out}`);

@@ -8,6 +8,7 @@ import { parseIntOption, parseNumberOption } from '../options.js';
 import { trackRun } from '../../records/index.js';
 import { readArchs } from '../../nas/archFile.js';
 import { formatCell } from '../../models/index.js';
+import { readRankTargets } from '../../gtn/rankTargets.js';
 
 interface TrainFlags {
   dataset?: string;
@@ -31,6 +32,8 @@ interface TrainFlags {
   evalEvery?: number;
   innerLr?: number;
   initFrom?: string;
+  rankTargets?: string;
+  rankWeight?: number;
   set: string[];
   quiet?: boolean;
 }
@@ -79,6 +82,10 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.clip !== undefined) meta.clipNorm = f.clip;
   if (f.innerLr !== undefined) raw.innerLr = f.innerLr;
   if (f.initFrom) raw.initFrom = f.initFrom;
+  if (f.rankTargets) {
+    raw.rankTargets = readRankTargets(f.rankTargets);
+    raw.rankWeight = f.rankWeight ?? 1;
+  } else if (f.rankWeight !== undefined) throw new GtnError('--rank-weight needs --rank-targets');
   for (const a of f.set) applySet(raw, a);
   const cfg = parseConfig(raw, 'the command-line options');
   if (cfg.heldOutCells.length && cfg.learnerSampling !== 'cells')
@@ -138,6 +145,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--eval-every <n>', 'validate every n outer iterations', parseIntOption('--eval-every'))
     .option('--inner-lr <x>', 'initial inner learning rate (learned per step from there)', parseNumberOption('--inner-lr'))
     .option('--init-from <run>', "start from that run's best meta-parameters instead of a fresh teacher (its schedule and curriculum repeated when --steps is a multiple of its)")
+    .option('--rank-targets <log>', 'rank-aware meta-training: learners are the cells of this `gtn nas rank --out` log, and each meta-loss weighs 1 + w * z, z the standardised rank of the cell in it')
+    .option('--rank-weight <w>', 'w of --rank-targets (default 1; 0: the plain meta-loss on those cells)', parseNumberOption('--rank-weight'))
     .option('--set <key=value>', 'override any setting of config.json, e.g. --set intermediateEvery=2 --set learner.widths=[64,128,256] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--quiet', 'no progress bar; a line every 10 iterations')
     .action(async (f: TrainFlags) => {

@@ -69,7 +69,10 @@ export function seenCells(run: string, visited = new Set<string>()): Set<string>
     const l = JSON.parse(line) as { learner?: { kind: string; cell?: string } };
     if (l.learner?.kind === 'nb201' && l.learner.cell) seen.add(l.learner.cell);
   }
-  const from = readRunConfig(run).initFrom;
+  const cfg = readRunConfig(run);
+  // The scores of rank-target cells taught the teacher even when no iteration drew them.
+  for (const t of cfg.rankTargets) seen.add(t.cell);
+  const from = cfg.initFrom;
   if (from) for (const c of seenCells(from, visited)) seen.add(c);
   return seen;
 }

@@ -1,0 +1,85 @@
+// Rank-aware meta-training (beyond the paper). The paper's meta-loss asks a teacher to make every learner good
+// after T steps; a NAS proxy needs the learners' order after T steps to be their order after long training.
+// Given scores of a pool of cells from a long, trusted proxy (e.g. 1,200 real-data steps), each outer iteration
+// trains a learner on a pool cell and weighs its meta-loss by 1 + lambda * z, z the cell's standardised rank in
+// the pool: in expectation the meta-loss becomes mean loss + lambda * cov(z, loss), so the teacher is pushed to
+// lower the loss of the cells that end up good more than that of the cells that end up bad (and, where
+// lambda * z < -1, to raise the latter's). No ground truth enters: the scores come from our own training.
+import { GtnError } from '../errors.js';
+import { readJsonl } from '../io/jsonl.js';
+import { canonicalArch, formatCell, parseCell } from '../models/index.js';
+import type { Rng } from '../tensor/index.js';
+
+export interface RankTarget {
+  /** An NB201 cell string. */
+  cell: string;
+  /** Its score under the trusted proxy: higher is better. */
+  score: number;
+}
+
+/**
+ * The meta-loss weight of each target cell, 1 + lambda * z, z its standardised rank in the pool (ties share
+ * their mean rank). Ranks, not raw scores: a few outliers (cells whose output is cut off from the input all
+ * score chance) would otherwise set the scale for every other cell.
+ */
+export function rankTargetWeights(targets: readonly RankTarget[], lambda: number): number[] {
+  const n = targets.length;
+  const order = targets.map((t, i) => ({ s: t.score, i })).sort((a, b) => a.s - b.s);
+  const rank = new Array<number>(n);
+  for (let a = 0; a < n; ) {
+    let b = a;
+    while (b + 1 < n && order[b + 1].s === order[a].s) b++;
+    for (let k = a; k <= b; k++) rank[order[k].i] = (a + b) / 2;
+    a = b + 1;
+  }
+  const mean = (n - 1) / 2;
+  const std = Math.sqrt(rank.reduce((s, r) => s + (r - mean) ** 2, 0) / n);
+  return rank.map((r) => 1 + (lambda * (r - mean)) / std);
+}
+
+/** Index of the pool cell of one outer iteration (uniform). */
+export function sampleTarget(targets: readonly RankTarget[], rng: Rng): number {
+  return rng.int(targets.length);
+}
+
+/**
+ * Checks a pool against the rest of the config: at least two distinct scores, finite numbers, and no cell that
+ * the run holds out (those are the cells a proxy will be evaluated on: their scores must not teach the teacher).
+ */
+export function checkRankTargets(targets: readonly RankTarget[], heldOutCells: readonly string[], source: string): void {
+  if (!targets.length) return;
+  const bad = targets.find((t) => !Number.isFinite(t.score));
+  if (bad) throw new GtnError(`${source}: the score of ${bad.cell} is not a finite number`);
+  if (new Set(targets.map((t) => t.score)).size < 2) throw new GtnError(`${source}: rank targets need at least two different scores (${targets.length} cells given)`);
+  const held = new Set(heldOutCells.map(canonicalArch));
+  const leak = targets.find((t) => held.has(canonicalArch(t.cell)));
+  if (leak) throw new GtnError(`${source}: rank-target cell ${leak.cell} is held out of meta-training (--hold-out); a teacher must not learn from the cells it is evaluated on`);
+}
+
+/**
+ * The pool of a `gtn nas rank --out` log: each line's cell and score. A log that holds the records of more than
+ * one proxy setting is refused (its scores are not on one scale).
+ */
+export function readRankTargets(file: string): RankTarget[] {
+  let rows: { arch?: unknown; score?: unknown; proxyKey?: unknown }[];
+  try {
+    rows = readJsonl(file);
+  } catch (err) {
+    throw new GtnError(`--rank-targets ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!rows.length) throw new GtnError(`--rank-targets ${file}: no records (expected the --out log of \`gtn nas rank\`)`);
+  const keys = new Set(rows.map((r) => r.proxyKey));
+  if (keys.size > 1) throw new GtnError(`--rank-targets ${file}: records of ${keys.size} proxy settings; give the log of one`);
+  const byCell = new Map<string, RankTarget>();
+  rows.forEach((r, i) => {
+    if (typeof r.arch !== 'string' || typeof r.score !== 'number') throw new GtnError(`--rank-targets ${file}:${i + 1}: expected {"arch": string, "score": number}`);
+    let cell: string;
+    try {
+      cell = formatCell(parseCell(r.arch));
+    } catch (err) {
+      throw new GtnError(`--rank-targets ${file}:${i + 1}: ${(err as Error).message}`);
+    }
+    byCell.set(cell, { cell, score: r.score });
+  });
+  return [...byCell.values()];
+}

@@ -1,0 +1,107 @@
+// Rank-aware meta-training: pool weights standardise the scores, a weight scales the meta-gradient exactly
+// (negative weights reverse it), and pools that would leak held-out cells or cannot rank are refused.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import * as T from '../../src/tensor/index.js';
+import { initLearner } from '../../src/models/index.js';
+import { initMetaParams } from '../../src/gtn/metaParams.js';
+import { initAdam } from '../../src/gtn/metaOptim.js';
+import { metaStep } from '../../src/gtn/metaStep.js';
+import { parseConfig, presetConfig } from '../../src/gtn/config.js';
+import { sampleLearnerSpec } from '../../src/gtn/experiment.js';
+import { rankTargetWeights, readRankTargets } from '../../src/gtn/rankTargets.js';
+import { tinyBatch, tinyUnroll } from '../helpers/gtnFixture.js';
+
+const work = mkdtempSync(join(tmpdir(), 'gtn-rank-targets-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|';
+const B = '|none~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|none~2|';
+const C = '|skip_connect~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|';
+const pool = [
+  { cell: A, score: -1.0 },
+  { cell: B, score: -2.0 },
+  { cell: C, score: -1.5 },
+];
+
+describe('rank targets', () => {
+  it('weights are 1 + lambda * standardised rank: mean 1, ordered like the scores, ties shared, outliers tamed', () => {
+    const w = rankTargetWeights(pool, 1);
+    assert.ok(Math.abs(w.reduce((s, x) => s + x, 0) / 3 - 1) < 1e-12);
+    // ranks 2, 0, 1 around their mean 1, std sqrt(2/3)
+    assert.ok(Math.abs(w[0] - (1 + Math.sqrt(1.5))) < 1e-12, `${w[0]}`);
+    assert.ok(Math.abs(w[1] - (1 - Math.sqrt(1.5))) < 1e-12, `${w[1]}`);
+    assert.equal(w[2], 1);
+    assert.deepEqual(rankTargetWeights(pool, 0), [1, 1, 1]);
+    const outlier = rankTargetWeights([...pool, { cell: A, score: -1e6 }], 1);
+    assert.deepEqual(outlier, rankTargetWeights([...pool, { cell: A, score: -3 }], 1), 'only the order counts');
+    const tied = rankTargetWeights([{ cell: A, score: 1 }, { cell: B, score: 1 }, { cell: C, score: 3 }], 1);
+    assert.equal(tied[0], tied[1]);
+    assert.ok(tied[2] > tied[0]);
+  });
+
+  it('a weight scales the meta-gradient and the step; a negative one reverses it', () => {
+    const meta = initMetaParams(tinyUnroll, { innerLr: 0.1, innerMomentum: 0.5 }, T.Rng.seeded(2));
+    const learner = initLearner(tinyUnroll.learner, tinyUnroll.imageShape, tinyUnroll.classes, T.Rng.seeded(3));
+    const data = { intermediate: [tinyBatch(5), tinyBatch(6)], final: tinyBatch(7) };
+    const adamCfg = { lr: 0.01, beta1: 0, beta2: 0, eps: 1e-12, iterations: 10, finalFraction: 1, clipNorm: 0 };
+    const step = (w: number) => metaStep(tinyUnroll, adamCfg, initAdam(T.treeLeaves(meta)), meta, learner, data, T.Rng.seeded(4), w);
+    const one = step(1);
+    const neg = step(-0.5);
+    assert.equal(neg.metaLoss, one.metaLoss, 'the reported loss is unweighted');
+    assert.ok(Math.abs(neg.gradNorm - 0.5 * one.gradNorm) < 1e-6 * one.gradNorm);
+    // With beta1 = beta2 = 0 an Adam step is -lr * sign(g): a negative weight moves every parameter the other way.
+    const d = (m: typeof meta) => T.treeLeaves(m).flatMap((t, k) => Array.from(t.data, (x, i) => x - T.treeLeaves(meta)[k].data[i]));
+    const d1 = d(one.meta);
+    const dn = d(neg.meta);
+    let moved = 0;
+    d1.forEach((x, i) => {
+      if (Math.abs(x) > 1e-6) {
+        moved++;
+        // float32 parameters: the two steps round differently by ~1e-6; a step not reversed is off by 2 * lr.
+        assert.ok(Math.abs(dn[i] + x) < 1e-5, `parameter ${i}: ${dn[i]} is not ${-x}`);
+      }
+    });
+    assert.ok(moved > 100, `${moved} parameters moved`);
+  });
+
+  it('iterations draw pool cells only, each with its weight', () => {
+    const cfg = parseConfig({ ...presetConfig('tinynas', 'cifar10'), rankTargets: pool, rankWeight: 0.5 }, 'test');
+    const w = rankTargetWeights(pool, 0.5);
+    const drawn = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const { spec, weight } = sampleLearnerSpec(cfg, T.Rng.seeded(i));
+      assert.equal(spec.kind, 'nb201');
+      const k = pool.findIndex((p) => spec.kind === 'nb201' && p.cell === spec.cell);
+      assert.ok(k >= 0, 'a pool cell');
+      assert.equal(weight, w[k]);
+      drawn.add(pool[k].cell);
+    }
+    assert.equal(drawn.size, 3);
+  });
+
+  it('refuses a pool that holds a held-out cell, one without spread, and targets for a non-NB201 learner', () => {
+    const base = presetConfig('tinynas', 'cifar10');
+    // B in another (isomorphic) spelling: its none edge's source differs, the network is the same.
+    const heldB = '|none~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|none~2|';
+    assert.throws(() => parseConfig({ ...base, rankTargets: pool, heldOutCells: [heldB] }, 'cfg.json'), /cfg\.json: rank-target cell .*none~0.* is held out/);
+    assert.throws(() => parseConfig({ ...base, rankTargets: pool.map((p) => ({ ...p, score: 1 })) }, 'cfg.json'), /at least two different scores/);
+    assert.throws(() => parseConfig({ ...presetConfig('tiny', 'cifar10'), rankTargets: pool }, 'cfg.json'), /rank targets need an nb201 learner, not 'cifar'/);
+  });
+
+  it('reads the pool from a rank log, naming the file and line of bad records', () => {
+    const log = join(work, 'log.jsonl');
+    writeFileSync(log, pool.map((p) => JSON.stringify({ arch: p.cell, proxyKey: 'k', score: p.score, seconds: 1 })).join('\n') + '\n');
+    assert.deepEqual(readRankTargets(log), pool);
+    const mixed = join(work, 'mixed.jsonl');
+    writeFileSync(mixed, `${JSON.stringify({ arch: A, proxyKey: 'k', score: 1 })}\n${JSON.stringify({ arch: B, proxyKey: 'j', score: 2 })}\n`);
+    assert.throws(() => readRankTargets(mixed), /mixed\.jsonl: records of 2 proxy settings/);
+    const bad = join(work, 'bad.jsonl');
+    writeFileSync(bad, `${JSON.stringify({ arch: A, proxyKey: 'k', score: 1 })}\n${JSON.stringify({ arch: '|conv~0|', proxyKey: 'k', score: 2 })}\n`);
+    assert.throws(() => readRankTargets(bad), /bad\.jsonl:2: /);
+    assert.throws(() => readRankTargets(join(work, 'none.jsonl')), /none\.jsonl: no records/);
+  });
+});
