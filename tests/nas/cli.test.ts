@@ -102,9 +102,20 @@ describe('gtn nas', () => {
       assert.equal(typeof l.weight, 'number');
     }
     assert.equal(seenCells(run).size, pool.size, 'every pool cell counts as seen, drawn or not');
+    // Held-out networks leave the pool (said on stderr); a pool of held-out networks only is refused.
+    const held = join(work, 'held-pool.txt');
+    writeFileSync(held, `${scored.slice(0, 10).map((s) => s.arch).join('\n')}\n`);
+    const part = join(work, 'teacher-part');
+    const p = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '1', '--eval-every', '100', '--rank-targets', log, '--hold-out', held, '--out', part, '--quiet');
+    assert.equal(p.status, 0, p.stderr);
+    const heldNets = new Set(scored.slice(0, 10).map((s) => canonicalArch(s.arch)));
+    const kept = JSON.parse(readFileSync(join(part, 'config.json'), 'utf8')).rankTargets as { cell: string }[];
+    assert.equal(kept.length, scored.filter((s) => !heldNets.has(canonicalArch(s.arch))).length);
+    for (const k of kept) assert.ok(!heldNets.has(canonicalArch(k.cell)), `${k.cell} is held out`);
+    assert.match(p.stderr, new RegExp(`--rank-targets: ${scored.length - kept.length} of ${scored.length} cells are networks held out`));
     const leak = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-targets', log, '--hold-out', archs, '--out', join(work, 'leak'), '--quiet');
     assert.equal(leak.status, 2);
-    assert.match(leak.stderr, /rank-target cell .* is held out of meta-training/);
+    assert.match(leak.stderr, /every one of its \d+ cells is a network held out by --hold-out/);
     const lone = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-weight', '2', '--out', join(work, 'lone'), '--quiet');
     assert.equal(lone.status, 2);
     assert.match(lone.stderr, /--rank-weight needs --rank-targets/);

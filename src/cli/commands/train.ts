@@ -7,7 +7,7 @@ import { readRunConfig, train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
 import { trackRun } from '../../records/index.js';
 import { readArchs } from '../../nas/archFile.js';
-import { formatCell } from '../../models/index.js';
+import { canonicalArch, formatCell } from '../../models/index.js';
 import { readRankTargets } from '../../gtn/rankTargets.js';
 
 interface TrainFlags {
@@ -83,7 +83,14 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.innerLr !== undefined) raw.innerLr = f.innerLr;
   if (f.initFrom) raw.initFrom = f.initFrom;
   if (f.rankTargets) {
-    raw.rankTargets = readRankTargets(f.rankTargets);
+    // Cells whose networks the run holds out are left out of the pool here (they are the evaluation cells); a
+    // config that still pairs the two is refused by parseConfig.
+    const held = new Set((raw.heldOutCells as string[]).map(canonicalArch));
+    const all = readRankTargets(f.rankTargets);
+    const pool = all.filter((t) => !held.has(canonicalArch(t.cell)));
+    if (!pool.length) throw new GtnError(`--rank-targets ${f.rankTargets}: every one of its ${all.length} cells is a network held out by --hold-out`);
+    if (pool.length < all.length) console.error(`--rank-targets: ${all.length - pool.length} of ${all.length} cells are networks held out by --hold-out; the pool is the other ${pool.length}`);
+    raw.rankTargets = pool;
     raw.rankWeight = f.rankWeight ?? 1;
   } else if (f.rankWeight !== undefined) throw new GtnError('--rank-weight needs --rank-targets');
   for (const a of f.set) applySet(raw, a);
