@@ -273,8 +273,7 @@ export function parseConfig(raw: unknown, source: string): TrainConfig {
     throw new GtnError(`invalid configuration in ${source}: ${issues}`);
   }
   const cfg = r.data as TrainConfig;
-  if (cfg.rankTargets.length && cfg.learner.kind !== 'nb201') throw new GtnError(`invalid configuration in ${source}: rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
-  checkRankTargets(cfg.rankTargets, cfg.heldOutCells, source);
+  checkRankTargets(cfg, `invalid configuration in ${source}`);
   return cfg;
 }
 

@@ -22,6 +22,7 @@ export function datasetShape(name: DatasetName): { imageShape: [number, number, 
  */
 export function sampleLearnerSpec(cfg: TrainConfig, rng: Rng): { spec: LearnerSpec; weight: number } {
   if (cfg.rankTargets.length) {
+    // parseConfig has refused other learners already; this narrows the type.
     if (cfg.learner.kind !== 'nb201') throw new GtnError(`rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
     const k = sampleTarget(cfg.rankTargets, rng);
     return { spec: { ...cfg.learner, cell: cfg.rankTargets[k].cell }, weight: rankTargetWeights(cfg.rankTargets, cfg.rankWeight)[k] };

@@ -42,17 +42,26 @@ export function sampleTarget(targets: readonly RankTarget[], rng: Rng): number {
   return rng.int(targets.length);
 }
 
+/** The targets whose networks (canonical forms) are not among `heldOutCells`, in their order. */
+export function withoutHeldOut(targets: readonly RankTarget[], heldOutCells: readonly string[]): RankTarget[] {
+  const held = new Set(heldOutCells.map(canonicalArch));
+  return targets.filter((t) => !held.has(canonicalArch(t.cell)));
+}
+
 /**
- * Checks a pool against the rest of the config: at least two distinct scores, finite numbers, and no cell that
- * the run holds out (those are the cells a proxy will be evaluated on: their scores must not teach the teacher).
+ * Checks a pool against the rest of the config: an NB201 learner, finite scores, at least two distinct ones, and
+ * no cell that the run holds out (those are the cells a proxy will be evaluated on: their scores must not teach
+ * the teacher).
  */
-export function checkRankTargets(targets: readonly RankTarget[], heldOutCells: readonly string[], source: string): void {
+export function checkRankTargets(cfg: { rankTargets: readonly RankTarget[]; heldOutCells: readonly string[]; learner: { kind: string } }, source: string): void {
+  const targets = cfg.rankTargets;
   if (!targets.length) return;
+  if (cfg.learner.kind !== 'nb201') throw new GtnError(`${source}: rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
   const bad = targets.find((t) => !Number.isFinite(t.score));
   if (bad) throw new GtnError(`${source}: the score of ${bad.cell} is not a finite number`);
   if (new Set(targets.map((t) => t.score)).size < 2) throw new GtnError(`${source}: rank targets need at least two different scores (${targets.length} cells given)`);
-  const held = new Set(heldOutCells.map(canonicalArch));
-  const leak = targets.find((t) => held.has(canonicalArch(t.cell)));
+  const kept = new Set(withoutHeldOut(targets, cfg.heldOutCells));
+  const leak = targets.find((t) => !kept.has(t));
   if (leak) throw new GtnError(`${source}: rank-target cell ${leak.cell} is held out of meta-training (--hold-out); a teacher must not learn from the cells it is evaluated on`);
 }
 

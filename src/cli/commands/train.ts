@@ -7,8 +7,8 @@ import { readRunConfig, train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
 import { trackRun } from '../../records/index.js';
 import { readArchs } from '../../nas/archFile.js';
-import { canonicalArch, formatCell } from '../../models/index.js';
-import { readRankTargets } from '../../gtn/rankTargets.js';
+import { formatCell } from '../../models/index.js';
+import { readRankTargets, withoutHeldOut } from '../../gtn/rankTargets.js';
 
 interface TrainFlags {
   dataset?: string;
@@ -85,9 +85,8 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.rankTargets) {
     // Cells whose networks the run holds out are left out of the pool here (they are the evaluation cells); a
     // config that still pairs the two is refused by parseConfig.
-    const held = new Set((raw.heldOutCells as string[]).map(canonicalArch));
     const all = readRankTargets(f.rankTargets);
-    const pool = all.filter((t) => !held.has(canonicalArch(t.cell)));
+    const pool = withoutHeldOut(all, raw.heldOutCells as string[]);
     if (!pool.length) throw new GtnError(`--rank-targets ${f.rankTargets}: every one of its ${all.length} cells is a network held out by --hold-out`);
     if (pool.length < all.length) console.error(`--rank-targets: ${all.length - pool.length} of ${all.length} cells are networks held out by --hold-out; the pool is the other ${pool.length}`);
     raw.rankTargets = pool;
