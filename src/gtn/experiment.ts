@@ -9,7 +9,7 @@ import type { Split } from '../data/splits.js';
 import { useCheckpointing, type TrainConfig } from './config.js';
 import { canonicalArch, initLearner, sampleLearner, type LearnerParams, type LearnerSpec } from '../models/index.js';
 import type { Batch, UnrollConfig, UnrollData } from './unroll.js';
-import { rankTargetWeights, sampleTarget } from './rankTargets.js';
+import { rankTargetWeights } from './rankTargets.js';
 
 export function datasetShape(name: DatasetName): { imageShape: [number, number, number]; classes: number } {
   const spec = DATASETS[name];
@@ -24,7 +24,7 @@ export function sampleLearnerSpec(cfg: TrainConfig, rng: Rng): { spec: LearnerSp
   if (cfg.rankTargets.length) {
     // parseConfig has refused other learners already; this narrows the type.
     if (cfg.learner.kind !== 'nb201') throw new GtnError(`rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
-    const k = sampleTarget(cfg.rankTargets, rng);
+    const k = rng.int(cfg.rankTargets.length); // a pool cell, uniformly
     return { spec: { ...cfg.learner, cell: cfg.rankTargets[k].cell }, weight: rankTargetWeights(cfg.rankTargets, cfg.rankWeight)[k] };
   }
   return { spec: sampleLearner(cfg.learner, cfg.learnerSampling, rng, new Set(cfg.heldOutCells.map(canonicalArch))), weight: 1 };

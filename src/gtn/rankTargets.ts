@@ -8,7 +8,6 @@
 import { GtnError } from '../errors.js';
 import { readJsonl } from '../io/jsonl.js';
 import { canonicalArch, formatCell, parseCell } from '../models/index.js';
-import type { Rng } from '../tensor/index.js';
 
 export interface RankTarget {
   /** An NB201 cell string. */
@@ -35,11 +34,6 @@ export function rankTargetWeights(targets: readonly RankTarget[], lambda: number
   const mean = (n - 1) / 2;
   const std = Math.sqrt(rank.reduce((s, r) => s + (r - mean) ** 2, 0) / n);
   return rank.map((r) => 1 + (lambda * (r - mean)) / std);
-}
-
-/** Index of the pool cell of one outer iteration (uniform). */
-export function sampleTarget(targets: readonly RankTarget[], rng: Rng): number {
-  return rng.int(targets.length);
 }
 
 /** The targets whose networks (canonical forms) are not among `heldOutCells`, in their order. */
