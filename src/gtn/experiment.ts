@@ -16,16 +16,21 @@ export function datasetShape(name: DatasetName): { imageShape: [number, number, 
   return { imageShape: spec.shape, classes: spec.classNames.length };
 }
 
+/** The learner of rank-target pool cell k: the configured NB201 network with that cell. */
+export function poolCellSpec(cfg: TrainConfig, k: number): LearnerSpec {
+  // parseConfig has refused other learners already; this narrows the type.
+  if (cfg.learner.kind !== 'nb201') throw new GtnError(`rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
+  return { ...cfg.learner, cell: cfg.rankTargets[k].cell };
+}
+
 /**
  * The learner of one outer iteration (the configured one, or a sampled variant of it) and the weight of its
  * meta-loss: 1, except with rank targets, whose pool the cell is drawn from (src/gtn/rankTargets.ts).
  */
 export function sampleLearnerSpec(cfg: TrainConfig, rng: Rng): { spec: LearnerSpec; weight: number } {
   if (cfg.rankTargets.length) {
-    // parseConfig has refused other learners already; this narrows the type.
-    if (cfg.learner.kind !== 'nb201') throw new GtnError(`rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
     const k = rng.int(cfg.rankTargets.length); // a pool cell, uniformly
-    return { spec: { ...cfg.learner, cell: cfg.rankTargets[k].cell }, weight: rankTargetWeights(cfg.rankTargets, cfg.rankWeight)[k] };
+    return { spec: poolCellSpec(cfg, k), weight: rankTargetWeights(cfg.rankTargets, cfg.rankWeight)[k] };
   }
   return { spec: sampleLearner(cfg.learner, cfg.learnerSampling, rng, new Set(cfg.heldOutCells.map(canonicalArch))), weight: 1 };
 }

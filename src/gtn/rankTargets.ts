@@ -4,7 +4,10 @@
 // trains a learner on a pool cell and weighs its meta-loss by 1 + lambda * z, z the cell's standardised rank in
 // the pool: in expectation the meta-loss becomes mean loss + lambda * cov(z, loss), so the teacher is pushed to
 // lower the loss of the cells that end up good more than that of the cells that end up bad (and, where
-// lambda * z < -1, to raise the latter's). No ground truth enters: the scores come from our own training.
+// lambda * z < -1, to raise the latter's). The pairwise form (`rankLoss: 'pairwise'`, src/gtn/metaStep.ts)
+// trains two pool cells of different scores per iteration and adds a logistic loss on their order under the
+// GTN proxy's own score. No ground truth enters: the scores come from our own training.
+import type { Rng } from '../tensor/index.js';
 import { GtnError } from '../errors.js';
 import { readJsonl } from '../io/jsonl.js';
 import { canonicalArch, formatCell, parseCell } from '../models/index.js';
@@ -36,6 +39,16 @@ export function rankTargetWeights(targets: readonly RankTarget[], lambda: number
   return rank.map((r) => 1 + (lambda * (r - mean)) / std);
 }
 
+/**
+ * Two pool cells for a pairwise iteration: a uniformly, then b uniformly among the cells whose score differs
+ * from a's (a tie says nothing about order). checkRankTargets guarantees that such a cell exists.
+ */
+export function samplePair(targets: readonly RankTarget[], rng: Rng): { a: number; b: number } {
+  const a = rng.int(targets.length);
+  const others = targets.flatMap((t, i) => (t.score !== targets[a].score ? [i] : []));
+  return { a, b: others[rng.int(others.length)] };
+}
+
 /** The targets whose networks (canonical forms) are not among `heldOutCells`, in their order. */
 export function withoutHeldOut(targets: readonly RankTarget[], heldOutCells: readonly string[]): RankTarget[] {
   const held = new Set(heldOutCells.map(canonicalArch));
@@ -47,9 +60,12 @@ export function withoutHeldOut(targets: readonly RankTarget[], heldOutCells: rea
  * no cell that the run holds out (those are the cells a proxy will be evaluated on: their scores must not teach
  * the teacher).
  */
-export function checkRankTargets(cfg: { rankTargets: readonly RankTarget[]; heldOutCells: readonly string[]; learner: { kind: string } }, source: string): void {
+export function checkRankTargets(cfg: { rankTargets: readonly RankTarget[]; rankLoss?: string; heldOutCells: readonly string[]; learner: { kind: string } }, source: string): void {
   const targets = cfg.rankTargets;
-  if (!targets.length) return;
+  if (!targets.length) {
+    if (cfg.rankLoss === 'pairwise') throw new GtnError(`${source}: rankLoss 'pairwise' needs rank targets`);
+    return;
+  }
   if (cfg.learner.kind !== 'nb201') throw new GtnError(`${source}: rank targets need an nb201 learner, not '${cfg.learner.kind}'`);
   const bad = targets.find((t) => !Number.isFinite(t.score));
   if (bad) throw new GtnError(`${source}: the score of ${bad.cell} is not a finite number`);

@@ -9,10 +9,12 @@ import { GtnError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parseConfig, type TrainConfig } from './config.js';
 import { evaluateTeacher } from './evaluate.js';
-import { freshLearner, iterationData, sampleLearnerSpec, unrollConfig } from './experiment.js';
+import { freshLearner, iterationData, poolCellSpec, sampleLearnerSpec, unrollConfig } from './experiment.js';
 import { initMetaParams, warmStartMetaParams } from './metaParams.js';
 import { initAdam } from './metaOptim.js';
-import { metaStep } from './metaStep.js';
+import { metaStep, pairMetaStep, type MetaStepResult } from './metaStep.js';
+import { samplePair } from './rankTargets.js';
+import type { Split } from '../data/splits.js';
 import { loadRunState, saveRunState, type RunState } from './runState.js';
 import { syntheticGrid } from './samples.js';
 
@@ -85,6 +87,31 @@ export interface TrainOptions {
   data?: TrainingSplits;
 }
 
+/** One learner (sampled, or a pool cell with its weight) and its meta-step; `logged` goes into metrics.jsonl. */
+function singleIteration(cfg: TrainConfig, state: RunState, train: Split, rng: Rng): { res: MetaStepResult; logged: object } {
+  const { spec, weight } = sampleLearnerSpec(cfg, rng.fork('widths'));
+  const res = metaStep(unrollConfig(cfg, spec), cfg.meta, state.adam, state.meta, freshLearner(cfg, spec, rng.fork('learner')), iterationData(cfg, train, rng), rng.fork('curriculum'), weight);
+  return { res, logged: { learner: spec, ...(cfg.rankTargets.length ? { weight } : {}) } };
+}
+
+/** Two pool cells of different target scores, the same teacher data and real batches, and a pairwise meta-step. */
+function pairIteration(cfg: TrainConfig, state: RunState, train: Split, rng: Rng): { res: MetaStepResult; logged: object } {
+  const { a, b } = samplePair(cfg.rankTargets, rng.fork('widths'));
+  const [sa, sb] = [poolCellSpec(cfg, a), poolCellSpec(cfg, b)];
+  const aBetter = cfg.rankTargets[a].score > cfg.rankTargets[b].score;
+  const res = pairMetaStep(
+    { cfg: unrollConfig(cfg, sa), learner0: freshLearner(cfg, sa, rng.fork('learner')) },
+    { cfg: unrollConfig(cfg, sb), learner0: freshLearner(cfg, sb, rng.fork('learner-b')) },
+    cfg.meta,
+    state.adam,
+    state.meta,
+    iterationData(cfg, train, rng),
+    () => rng.fork('curriculum'),
+    { aBetter, weight: cfg.rankWeight, temperature: cfg.rankTemperature },
+  );
+  return { res, logged: { learner: sa, learnerB: sb, aBetter, rankLoss: res.rankLoss, ordered: res.ordered } };
+}
+
 export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainOptions = {}): Promise<RunState> {
   const files = runFiles(dir);
   let cfg: TrainConfig;
@@ -111,16 +138,15 @@ export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainO
   while (state.iteration < stopAt) {
     const it = state.iteration;
     const rng = Rng.seeded(cfg.seed).fork(`iteration-${it}`);
-    const { spec, weight } = sampleLearnerSpec(cfg, rng.fork('widths'));
     const t0 = performance.now();
-    const res = metaStep(unrollConfig(cfg, spec), cfg.meta, state.adam, state.meta, freshLearner(cfg, spec, rng.fork('learner')), iterationData(cfg, data.train, rng), rng.fork('curriculum'), weight);
+    const { res, logged } = cfg.rankLoss === 'pairwise' ? pairIteration(cfg, state, data.train, rng) : singleIteration(cfg, state, data.train, rng);
     const seconds = (performance.now() - t0) / 1000;
     state.iteration = it + 1;
     state.meta = res.meta;
     state.consecutiveSkips = res.skipped ? state.consecutiveSkips + 1 : 0;
     state.totalSkips += res.skipped ? 1 : 0;
     const ev: IterationEvent = { kind: 'iteration', iteration: state.iteration, metaLoss: res.metaLoss, gradNorm: res.gradNorm, skipped: res.skipped, seconds };
-    log({ ...ev, learner: spec, ...(cfg.rankTargets.length ? { weight } : {}), innerLr: Array.from(state.meta.logLr.data, Math.exp), innerMomentum: Array.from(state.meta.momentumLogit.data, (x) => 1 / (1 + Math.exp(-x))) });
+    log({ ...ev, ...logged, innerLr: Array.from(state.meta.logLr.data, Math.exp), innerMomentum: Array.from(state.meta.momentumLogit.data, (x) => 1 / (1 + Math.exp(-x))) });
     opts.onEvent?.(ev);
     if (state.consecutiveSkips >= cfg.maxSkips) {
       throw new GtnError(

@@ -73,6 +73,8 @@ export interface UnrollResult {
   metaLoss: Tensor;
   finalLoss: Tensor;
   intermediate: Tensor[];
+  /** The training loss of every inner step (in the graph: a meta-loss may rank learners by it). */
+  trainLosses: Tensor[];
   /** The trained learner and the BN statistics to evaluate it with. */
   params: LearnerParams;
   stats: Tensor[];
@@ -92,6 +94,15 @@ export interface UnrollData {
 /** What `onStep` sees after inner step t (0-based): the learner, its BN statistics and the step's training loss. */
 export type StepObserver = (t: number, params: LearnerParams, stats: Tensor[], trainLoss: number) => void;
 
+/** How many of the last training losses the 'train-loss' score averages: a quarter of the steps, 1 to 16. */
+export const trainLossWindow = (steps: number): number => Math.max(1, Math.min(16, Math.floor(steps / 4)));
+
+/** The mean training loss over the last trainLossWindow steps, in the graph (lower is better). */
+export function windowedTrainLoss(losses: readonly Tensor[]): Tensor {
+  const w = trainLossWindow(losses.length);
+  return mulScalar(losses.slice(losses.length - w).reduce((a, b) => add(a, b)), 1 / w);
+}
+
 /** Trains `learner0` for cfg.steps inner steps on the teacher and returns the meta-loss. */
 export function unroll(
   cfg: UnrollConfig,
@@ -108,6 +119,7 @@ export function unroll(
   const target = meta.labelLogits ? softmax(meta.labelLogits) : null;
   let stats: Tensor[] = [];
   const intermediate: Tensor[] = [];
+  const trainLosses: Tensor[] = [];
   let realIndex = 0;
   const realLoss = (b: Batch, p: Tensor[], c: Tensor[]) =>
     crossEntropy(learnerForward(cfg.learner, treeUnflatten(learner0, p), b.x, c).logits, b.y);
@@ -166,6 +178,7 @@ export function unroll(
     const stepStats = out.slice(stateEnd + 1);
     stats = cfg.bnStats === 'running' && t > 0 ? stats.map((c, i) => add(mulScalar(c, t / (t + 1)), mulScalar(stepStats[i], 1 / (t + 1)))) : stepStats;
 
+    trainLosses.push(out[stateEnd]);
     onStep?.(t, treeUnflatten(learner0, params), stats, out[stateEnd].item());
     if (cfg.intermediateEvery > 0 && (t + 1) % cfg.intermediateEvery === 0 && data.intermediate[realIndex]) {
       intermediate.push(realLoss(data.intermediate[realIndex++], params, stats));
@@ -181,6 +194,7 @@ export function unroll(
     metaLoss,
     finalLoss,
     intermediate,
+    trainLosses,
     params: treeUnflatten(learner0, params),
     stats,
   };

@@ -9,10 +9,11 @@ import * as T from '../../src/tensor/index.js';
 import { initLearner } from '../../src/models/index.js';
 import { initMetaParams } from '../../src/gtn/metaParams.js';
 import { initAdam } from '../../src/gtn/metaOptim.js';
-import { metaStep } from '../../src/gtn/metaStep.js';
+import { metaStep, pairMetaGradient } from '../../src/gtn/metaStep.js';
+import { unroll, windowedTrainLoss } from '../../src/gtn/unroll.js';
 import { parseConfig, presetConfig } from '../../src/gtn/config.js';
 import { sampleLearnerSpec } from '../../src/gtn/experiment.js';
-import { rankTargetWeights, readRankTargets } from '../../src/gtn/rankTargets.js';
+import { rankTargetWeights, readRankTargets, samplePair } from '../../src/gtn/rankTargets.js';
 import { tinyBatch, tinyUnroll } from '../helpers/gtnFixture.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gtn-rank-targets-'));
@@ -103,5 +104,53 @@ describe('rank targets', () => {
     writeFileSync(bad, `${JSON.stringify({ arch: A, proxyKey: 'k', score: 1 })}\n${JSON.stringify({ arch: '|conv~0|', proxyKey: 'k', score: 2 })}\n`);
     assert.throws(() => readRankTargets(bad), /bad\.jsonl:2: /);
     assert.throws(() => readRankTargets(join(work, 'none.jsonl')), /none\.jsonl: no records/);
+  });
+
+  it('pairs are two cells of different scores, each cell drawn on both sides', () => {
+    const tied = [...pool, { cell: A, score: -1.5 }]; // C and this A tie
+    const sides = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const { a, b } = samplePair(tied, T.Rng.seeded(i));
+      assert.notEqual(tied[a].score, tied[b].score, `pair ${a}, ${b}`);
+      sides.add(`a${a}`).add(`b${b}`);
+    }
+    assert.equal(sides.size, 8);
+    assert.deepEqual(samplePair(tied, T.Rng.seeded(9)), samplePair(tied, T.Rng.seeded(9)));
+  });
+
+  it('the pairwise gradient is the mean meta-gradient plus the logistic order loss, recomputed term by term', () => {
+    const steps4 = { ...tinyUnroll, steps: 4 }; // a window of one step
+    const meta = initMetaParams(steps4, { innerLr: 0.1, innerMomentum: 0.5 }, T.Rng.seeded(2));
+    const la = initLearner(tinyUnroll.learner, tinyUnroll.imageShape, tinyUnroll.classes, T.Rng.seeded(3));
+    const lb = initLearner(tinyUnroll.learner, tinyUnroll.imageShape, tinyUnroll.classes, T.Rng.seeded(8));
+    const data = { intermediate: [tinyBatch(5), tinyBatch(6), tinyBatch(7), tinyBatch(10)], final: tinyBatch(11) };
+    const rng = () => T.Rng.seeded(4);
+    const flat = (m: object) => T.treeLeaves(m as typeof meta).flatMap((t) => Array.from(t.data));
+    const g = (f: (m: typeof meta) => T.Tensor) => flat(T.grad(f)(meta));
+    const gMa = g((m) => unroll(steps4, m, la, data, rng()).metaLoss);
+    const gMb = g((m) => unroll(steps4, m, lb, data, rng()).metaLoss);
+    const gSa = g((m) => windowedTrainLoss(unroll(steps4, m, la, data, rng()).trainLosses));
+    const gSb = g((m) => windowedTrainLoss(unroll(steps4, m, lb, data, rng()).trainLosses));
+    const S = (l: typeof la) => T.noGrad(() => unroll(steps4, meta, l, data, rng()).trainLosses[3].item());
+    const d = S(la) - S(lb);
+    for (const aBetter of [true, false]) {
+      const o = { aBetter, weight: 0.7, temperature: 0.05 };
+      const res = pairMetaGradient({ cfg: steps4, learner0: la }, { cfg: steps4, learner0: lb }, meta, data, rng, o);
+      const x = ((aBetter ? 1 : -1) * d) / o.temperature;
+      assert.ok(Math.abs(res.trainLossDiff - d) < 1e-6, `${res.trainLossDiff} vs ${d}`);
+      assert.ok(Math.abs(res.rankLoss - Math.log1p(Math.exp(x))) < 1e-4 * Math.max(1, Math.abs(x)), `${res.rankLoss} vs softplus(${x})`);
+      const c = (o.weight * (aBetter ? 1 : -1)) / o.temperature / (1 + Math.exp(-x)); // weight * d softplus / d (Sa - Sb)
+      const want = gMa.map((v, i) => 0.5 * (v + gMb[i]) + c * (gSa[i] - gSb[i]));
+      const got = flat(res.grads);
+      const scale = Math.max(...want.map(Math.abs));
+      let maxErr = 0;
+      got.forEach((v, i) => (maxErr = Math.max(maxErr, Math.abs(v - want[i]))));
+      assert.ok(maxErr < 1e-4 * scale, `max error ${maxErr} against a gradient scale ${scale}`);
+      assert.ok(Math.abs(c) * Math.max(...gSa.map((v, i) => Math.abs(v - gSb[i]))) > 0.05 * scale, 'the order term is not negligible');
+    }
+    // One learner against itself: the same data for both, so no order to learn and the plain meta-gradient.
+    const same = pairMetaGradient({ cfg: steps4, learner0: la }, { cfg: steps4, learner0: la }, meta, data, rng, { aBetter: true, weight: 3, temperature: 0.1 });
+    assert.equal(same.trainLossDiff, 0);
+    flat(same.grads).forEach((v, i) => assert.ok(Math.abs(v - gMa[i]) <= 1e-5 * Math.max(1, Math.abs(gMa[i])), `parameter ${i}`));
   });
 });

@@ -119,6 +119,26 @@ describe('gtn nas', () => {
     const lone = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-weight', '2', '--out', join(work, 'lone'), '--quiet');
     assert.equal(lone.status, 2);
     assert.match(lone.stderr, /--rank-weight needs --rank-targets/);
+    // Pairwise: two pool cells of different scores per iteration, the better one said, the order loss logged.
+    const paired = join(work, 'teacher-paired');
+    const q = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '3', '--eval-every', '100', '--rank-targets', log, '--rank-loss', 'pairwise', '--rank-temperature', '0.2', '--out', paired, '--quiet');
+    assert.equal(q.status, 0, q.stderr);
+    const pcfg = JSON.parse(readFileSync(join(paired, 'config.json'), 'utf8'));
+    assert.equal(pcfg.rankLoss, 'pairwise');
+    assert.equal(pcfg.rankTemperature, 0.2);
+    const score = new Map(scored.map((s) => [s.arch, s.score]));
+    const pairs = readFileSync(join(paired, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.kind === 'iteration');
+    assert.equal(pairs.length, 3);
+    for (const l of pairs) {
+      const [sa, sb] = [score.get(l.learner.cell), score.get(l.learnerB.cell)];
+      assert.ok(sa !== undefined && sb !== undefined && sa !== sb, `${l.learner.cell} / ${l.learnerB.cell}: two pool cells of different scores`);
+      assert.equal(l.aBetter, sa! > sb!);
+      assert.ok(Number.isFinite(l.rankLoss) && l.rankLoss > 0);
+      assert.equal(typeof l.ordered, 'boolean');
+    }
+    const bad = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-loss', 'pairwise', '--out', join(work, 'bad-pair'), '--quiet');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--rank-loss needs --rank-targets/);
   });
 
   it('rank with a GTN teacher in two worker processes, logged and resumable', () => {

@@ -34,6 +34,8 @@ interface TrainFlags {
   initFrom?: string;
   rankTargets?: string;
   rankWeight?: number;
+  rankLoss?: string;
+  rankTemperature?: number;
   set: string[];
   quiet?: boolean;
 }
@@ -91,7 +93,12 @@ function buildConfig(f: TrainFlags): TrainConfig {
     if (pool.length < all.length) console.error(`--rank-targets: ${all.length - pool.length} of ${all.length} cells are networks held out by --hold-out; the pool is the other ${pool.length}`);
     raw.rankTargets = pool;
     raw.rankWeight = f.rankWeight ?? 1;
-  } else if (f.rankWeight !== undefined) throw new GtnError('--rank-weight needs --rank-targets');
+    if (f.rankLoss) raw.rankLoss = f.rankLoss;
+    if (f.rankTemperature !== undefined) raw.rankTemperature = f.rankTemperature;
+  } else {
+    const lone = f.rankWeight !== undefined ? '--rank-weight' : f.rankLoss ? '--rank-loss' : f.rankTemperature !== undefined ? '--rank-temperature' : null;
+    if (lone) throw new GtnError(`${lone} needs --rank-targets`);
+  }
   for (const a of f.set) applySet(raw, a);
   const cfg = parseConfig(raw, 'the command-line options');
   if (cfg.heldOutCells.length && cfg.learnerSampling !== 'cells')
@@ -153,6 +160,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--init-from <run>', "start from that run's best meta-parameters instead of a fresh teacher (its schedule and curriculum repeated when --steps is a multiple of its)")
     .option('--rank-targets <log>', 'rank-aware meta-training: learners are the cells of this `gtn nas rank --out` log, and each meta-loss weighs 1 + w * z, z the standardised rank of the cell in it')
     .option('--rank-weight <w>', 'w of --rank-targets (default 1; 0: the plain meta-loss on those cells)', parseNumberOption('--rank-weight'))
+    .option('--rank-loss <kind>', 'with --rank-targets: weighted (one cell, its loss weighed by rank) | pairwise (two cells, plus w times a logistic loss on their order under the train-loss score)')
+    .option('--rank-temperature <t>', 'pairwise: training-loss difference at which the order loss saturates (default 0.1)', parseNumberOption('--rank-temperature'))
     .option('--set <key=value>', 'override any setting of config.json, e.g. --set intermediateEvery=2 --set learner.widths=[64,128,256] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--quiet', 'no progress bar; a line every 10 iterations')
     .action(async (f: TrainFlags) => {

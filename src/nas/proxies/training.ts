@@ -6,7 +6,7 @@ import type { TrainConfig } from '../../gtn/config.js';
 import { splitScore, trainFresh } from '../../gtn/evaluate.js';
 import { randomBatch } from '../../gtn/experiment.js';
 import { Rng, noGrad } from '../../tensor/index.js';
-import type { Batch, MetaParams } from '../../gtn/unroll.js';
+import { trainLossWindow, type Batch, type MetaParams } from '../../gtn/unroll.js';
 import { formatCell, learnerForward, type Cell, type Nb201Spec } from '../../models/index.js';
 import type { ScoreKind, StepScore } from './proxy.js';
 
@@ -26,9 +26,6 @@ export interface TrainingProxyOptions {
    */
   bnCalibration: number;
 }
-
-/** The mean training loss over the last quarter of the steps (at least 1, at most 16) is 'train-loss'. */
-export const trainLossWindow = (steps: number): number => Math.max(1, Math.min(16, Math.floor(steps / 4)));
 
 export function networkSpec(cell: Cell, o: Pick<TrainingProxyOptions, 'channels' | 'cells'>): Nb201Spec {
   return { kind: 'nb201', cell: formatCell(cell), channels: o.channels, cells: o.cells };
