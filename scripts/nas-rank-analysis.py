@@ -129,6 +129,10 @@ def main() -> None:
             print(f"  {k:16s} log vs log spearman {sum(agree) / len(agree):.3f}  mean rank: spearman {spearman(mean_rank, acc):.3f}  top-10% precision {p:.2f}  mean true acc of its top 10% {m:.2f}%")
     if bias:
         cells = logs[0][1]
+        if not any(bias in cells[a] for a in archs):
+            sys.exit(f"--bias {bias}: {logs[0][0]} has no such score; it has {', '.join(keys)}")
+        archs = [a for a in archs if bias in cells[a]]
+        acc = [truth[a] for a in archs]
         n = len(archs)
         err = [(p - t) / n for p, t in zip(ranks([cells[a][bias] for a in archs]), ranks(acc))]
         feats = [features(a) for a in archs]
