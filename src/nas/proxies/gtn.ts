@@ -66,8 +66,8 @@ export function seenCells(run: string, visited = new Set<string>()): Set<string>
   }
   for (const line of text.split('\n')) {
     if (!line.includes('"nb201"')) continue;
-    const l = JSON.parse(line) as { learner?: { kind: string; cell?: string } };
-    if (l.learner?.kind === 'nb201' && l.learner.cell) seen.add(l.learner.cell);
+    const l = JSON.parse(line) as { learner?: { kind: string; cell?: string }; learnerB?: { kind: string; cell?: string } };
+    for (const x of [l.learner, l.learnerB]) if (x?.kind === 'nb201' && x.cell) seen.add(x.cell); // learnerB: pairwise iterations
   }
   const cfg = readRunConfig(run);
   // The scores of rank-target cells taught the teacher even when no iteration drew them.
