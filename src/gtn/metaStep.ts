@@ -17,15 +17,17 @@ export interface MetaStepResult {
 
 export function metaStep(cfg: UnrollConfig, adamCfg: AdamConfig, adam: AdamState, meta: MetaParams, learner0: LearnerParams, data: UnrollData, rng: Rng, weight = 1): MetaStepResult {
   const [loss, grads] = valueAndGrad((m: MetaParams) => unroll(cfg, m, learner0, data, rng).metaLoss)(meta);
-  const leaves = treeLeaves(meta);
   const g = weight === 1 ? treeLeaves(grads) : treeLeaves(grads).map((t) => new Tensor(t.data.map((x) => x * weight), t.shape));
   const metaLoss = loss.item();
-  const gradNorm = globalNorm(g);
-  if (!Number.isFinite(metaLoss) || !Number.isFinite(gradNorm)) return { meta, metaLoss, gradNorm, skipped: true };
-  const updated = adamStep(adamCfg, adam, leaves, g);
-  return { meta: treeUnflatten(meta, updated), metaLoss, gradNorm, skipped: false };
+  return { ...applyGradient(adamCfg, adam, meta, g, [metaLoss]), metaLoss };
 }
 
+/** One Adam step along g, unless a loss in `losses` or g's norm is not finite (then the parameters stay). */
+function applyGradient(adamCfg: AdamConfig, adam: AdamState, meta: MetaParams, g: Tensor[], losses: number[]): { meta: MetaParams; gradNorm: number; skipped: boolean } {
+  const gradNorm = globalNorm(g);
+  if (!losses.every(Number.isFinite) || !Number.isFinite(gradNorm)) return { meta, gradNorm, skipped: true };
+  return { meta: treeUnflatten(meta, adamStep(adamCfg, adam, treeLeaves(meta), g)), gradNorm, skipped: false };
+}
 
 /** log(1 + e^x), stable for large |x|: relu(x) + log(1 + e^-|x|). */
 const softplus = (x: Tensor): Tensor => add(relu(x), log(addScalar(exp(neg(abs(x))), 1)));
@@ -98,10 +100,6 @@ export function pairMetaStep(
   o: PairOptions,
 ): PairMetaStepResult {
   const { grads, metaLoss, rankLoss, trainLossDiff } = pairMetaGradient(a, b, meta, data, curriculumRng, o);
-  const g = treeLeaves(grads);
-  const gradNorm = globalNorm(g);
   const ordered = o.aBetter ? trainLossDiff < 0 : trainLossDiff > 0;
-  if (!Number.isFinite(metaLoss) || !Number.isFinite(rankLoss) || !Number.isFinite(gradNorm)) return { meta, metaLoss, rankLoss, ordered, gradNorm, skipped: true };
-  const updated = adamStep(adamCfg, adam, treeLeaves(meta), g);
-  return { meta: treeUnflatten(meta, updated), metaLoss, rankLoss, ordered, gradNorm, skipped: false };
+  return { ...applyGradient(adamCfg, adam, meta, treeLeaves(grads), [metaLoss, rankLoss]), metaLoss, rankLoss, ordered };
 }
