@@ -37,12 +37,14 @@ const configObject = z
      * (`gtn train --rank-targets LOG`). When given, every outer iteration's learner is one of these cells and its
      * meta-loss weighs 1 + rankWeight * z, z its standardised rank in the pool ('weighted'); or ('pairwise') two
      * pool cells train per iteration and rankWeight weighs a logistic loss on their order under the proxy's
-     * training-loss score, at differences of the order of rankTemperature.
+     * training-loss score, at differences of the order of rankTemperature; one cell of every pair comes from the
+     * best rankTopFraction of the pool.
      */
     rankTargets: z.array(z.object({ cell: z.string(), score: z.number() }).strict()).default([]),
     rankWeight: z.number().default(0),
     rankLoss: z.enum(['weighted', 'pairwise']).default('weighted'),
     rankTemperature: z.number().positive().default(0.1),
+    rankTopFraction: z.number().gt(0).max(1).default(1),
     innerOptimizer: z.enum(['sgd', 'adam']),
     innerLr: z.number().positive(),
     innerMomentum: z.number().min(0).lt(1),
@@ -107,6 +109,7 @@ const base: Omit<TrainConfig, 'dataset'> = {
   rankWeight: 0,
   rankLoss: 'weighted',
   rankTemperature: 0.1,
+  rankTopFraction: 1,
   innerOptimizer: 'sgd',
   innerLr: 0.02,
   innerMomentum: 0.5,

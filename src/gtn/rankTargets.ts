@@ -40,11 +40,15 @@ export function rankTargetWeights(targets: readonly RankTarget[], lambda: number
 }
 
 /**
- * Two pool cells for a pairwise iteration: a uniformly, then b uniformly among the cells whose score differs
- * from a's (a tie says nothing about order). checkRankTargets guarantees that such a cell exists.
+ * Two pool cells for a pairwise iteration: a uniformly among the best `topFraction` of the pool by score (all of
+ * it by default), then b uniformly among the cells whose score differs from a's (a tie says nothing about order).
+ * A fraction below 1 spends the order loss on where a search needs it: the order between the best cells and the
+ * rest. checkRankTargets guarantees that such a b exists.
  */
-export function samplePair(targets: readonly RankTarget[], rng: Rng): { a: number; b: number } {
-  const a = rng.int(targets.length);
+export function samplePair(targets: readonly RankTarget[], rng: Rng, topFraction = 1): { a: number; b: number } {
+  const byScore = targets.map((_, i) => i).sort((i, j) => targets[j].score - targets[i].score);
+  const top = byScore.slice(0, Math.max(1, Math.round(topFraction * targets.length)));
+  const a = topFraction >= 1 ? rng.int(targets.length) : top[rng.int(top.length)];
   const others = targets.flatMap((t, i) => (t.score !== targets[a].score ? [i] : []));
   return { a, b: others[rng.int(others.length)] };
 }
@@ -60,8 +64,12 @@ export function withoutHeldOut(targets: readonly RankTarget[], heldOutCells: rea
  * no cell that the run holds out (those are the cells a proxy will be evaluated on: their scores must not teach
  * the teacher).
  */
-export function checkRankTargets(cfg: { rankTargets: readonly RankTarget[]; rankLoss?: string; heldOutCells: readonly string[]; learner: { kind: string } }, source: string): void {
+export function checkRankTargets(
+  cfg: { rankTargets: readonly RankTarget[]; rankLoss?: string; rankTopFraction?: number; heldOutCells: readonly string[]; learner: { kind: string } },
+  source: string,
+): void {
   const targets = cfg.rankTargets;
+  if ((cfg.rankTopFraction ?? 1) < 1 && cfg.rankLoss !== 'pairwise') throw new GtnError(`${source}: rankTopFraction applies to rankLoss 'pairwise' only`);
   if (!targets.length) {
     if (cfg.rankLoss === 'pairwise') throw new GtnError(`${source}: rankLoss 'pairwise' needs rank targets`);
     return;

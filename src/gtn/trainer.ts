@@ -96,7 +96,7 @@ function singleIteration(cfg: TrainConfig, state: RunState, train: Split, rng: R
 
 /** Two pool cells of different target scores, the same teacher data and real batches, and a pairwise meta-step. */
 function pairIteration(cfg: TrainConfig, state: RunState, train: Split, rng: Rng): { res: MetaStepResult; logged: object } {
-  const { a, b } = samplePair(cfg.rankTargets, rng.fork('widths'));
+  const { a, b } = samplePair(cfg.rankTargets, rng.fork('widths'), cfg.rankTopFraction);
   const [sa, sb] = [poolCellSpec(cfg, a), poolCellSpec(cfg, b)];
   const aBetter = cfg.rankTargets[a].score > cfg.rankTargets[b].score;
   const res = pairMetaStep(

@@ -118,6 +118,26 @@ describe('rank targets', () => {
     assert.deepEqual(samplePair(tied, T.Rng.seeded(9)), samplePair(tied, T.Rng.seeded(9)));
   });
 
+  it('with a top fraction, one cell of every pair is among the best of the pool and the other is anywhere', () => {
+    const big = Array.from({ length: 20 }, (_, i) => ({ cell: A, score: i % 2 ? i : -i }));
+    const best = new Set(big.map((_, i) => i).sort((i, j) => big[j].score - big[i].score).slice(0, 5));
+    const seenA = new Set<number>();
+    const seenB = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const { a, b } = samplePair(big, T.Rng.seeded(i), 0.25);
+      assert.ok(best.has(a), `a = ${a} (score ${big[a].score}) is not among the best quarter`);
+      assert.notEqual(a, b);
+      seenA.add(a);
+      seenB.add(b);
+    }
+    assert.equal(seenA.size, 5);
+    assert.ok(seenB.size > 15, `${seenB.size} cells on the other side`);
+    // A fraction of 1 draws exactly as before the option existed (older runs replay the same pairs).
+    const whole = Array.from({ length: 30 }, (_, i) => samplePair(big, T.Rng.seeded(i), 1));
+    assert.deepEqual(whole, Array.from({ length: 30 }, (_, i) => samplePair(big, T.Rng.seeded(i))));
+    assert.ok(new Set(whole.map((p) => p.a)).size > 10);
+  });
+
   it('the pairwise gradient is the mean meta-gradient plus the logistic order loss, recomputed term by term', () => {
     const steps4 = { ...tinyUnroll, steps: 4 }; // a window of one step
     const meta = initMetaParams(steps4, { innerLr: 0.1, innerMomentum: 0.5 }, T.Rng.seeded(2));

@@ -139,6 +139,22 @@ describe('gtn nas', () => {
     const bad = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-loss', 'pairwise', '--out', join(work, 'bad-pair'), '--quiet');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--rank-loss needs --rank-targets/);
+    // --rank-top: one cell of every pair (the first) is among the pool's best quarter.
+    const topped = join(work, 'teacher-top');
+    const qt = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '3', '--eval-every', '100', '--rank-targets', log, '--rank-loss', 'pairwise', '--rank-top', '0.25', '--out', topped, '--quiet');
+    assert.equal(qt.status, 0, qt.stderr);
+    const tcfg = JSON.parse(readFileSync(join(topped, 'config.json'), 'utf8'));
+    assert.equal(tcfg.rankTopFraction, 0.25);
+    const poolScores = (tcfg.rankTargets as { score: number }[]).map((t) => t.score).sort((x, y) => y - x);
+    const cut = poolScores[Math.round(0.25 * poolScores.length) - 1];
+    for (const l of readFileSync(join(topped, 'metrics.jsonl'), 'utf8').trim().split('\n').map((x) => JSON.parse(x)).filter((x) => x.kind === 'iteration'))
+      assert.ok(score.get(l.learner.cell)! >= cut, `${l.learner.cell} is not among the best quarter of the pool`);
+    const weightedTop = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-targets', log, '--rank-top', '0.5', '--out', join(work, 'bad-top'), '--quiet');
+    assert.equal(weightedTop.status, 2);
+    assert.match(weightedTop.stderr, /rankTopFraction applies to rankLoss 'pairwise' only/);
+    const badTop = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--rank-targets', log, '--rank-loss', 'pairwise', '--rank-top', '1.5', '--out', join(work, 'bad-top2'), '--quiet');
+    assert.equal(badTop.status, 2);
+    assert.match(badTop.stderr, /rankTopFraction/);
   });
 
   it('rank with a GTN teacher in two worker processes, logged and resumable', () => {

@@ -36,6 +36,7 @@ interface TrainFlags {
   rankWeight?: number;
   rankLoss?: string;
   rankTemperature?: number;
+  rankTop?: number;
   set: string[];
   quiet?: boolean;
 }
@@ -95,8 +96,9 @@ function buildConfig(f: TrainFlags): TrainConfig {
     raw.rankWeight = f.rankWeight ?? 1;
     if (f.rankLoss) raw.rankLoss = f.rankLoss;
     if (f.rankTemperature !== undefined) raw.rankTemperature = f.rankTemperature;
+    if (f.rankTop !== undefined) raw.rankTopFraction = f.rankTop;
   } else {
-    const lone = f.rankWeight !== undefined ? '--rank-weight' : f.rankLoss ? '--rank-loss' : f.rankTemperature !== undefined ? '--rank-temperature' : null;
+    const lone = f.rankWeight !== undefined ? '--rank-weight' : f.rankLoss ? '--rank-loss' : f.rankTemperature !== undefined ? '--rank-temperature' : f.rankTop !== undefined ? '--rank-top' : null;
     if (lone) throw new GtnError(`${lone} needs --rank-targets`);
   }
   for (const a of f.set) applySet(raw, a);
@@ -162,6 +164,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--rank-weight <w>', 'w of --rank-targets (default 1; 0: the plain meta-loss on those cells)', parseNumberOption('--rank-weight'))
     .option('--rank-loss <kind>', 'with --rank-targets: weighted (one cell, its loss weighed by rank) | pairwise (two cells, plus w times a logistic loss on their order under the train-loss score)')
     .option('--rank-temperature <t>', 'pairwise: training-loss difference at which the order loss saturates (default 0.1)', parseNumberOption('--rank-temperature'))
+    .option('--rank-top <q>', 'pairwise: draw one cell of every pair from the best fraction q of the pool (default 1: all of it)', parseNumberOption('--rank-top'))
     .option('--set <key=value>', 'override any setting of config.json, e.g. --set intermediateEvery=2 --set learner.widths=[64,128,256] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--quiet', 'no progress bar; a line every 10 iterations')
     .action(async (f: TrainFlags) => {
