@@ -46,9 +46,12 @@ export function rankTargetWeights(targets: readonly RankTarget[], lambda: number
  * rest. checkRankTargets guarantees that such a b exists.
  */
 export function samplePair(targets: readonly RankTarget[], rng: Rng, topFraction = 1): { a: number; b: number } {
-  const byScore = targets.map((_, i) => i).sort((i, j) => targets[j].score - targets[i].score);
-  const top = byScore.slice(0, Math.max(1, Math.round(topFraction * targets.length)));
-  const a = topFraction >= 1 ? rng.int(targets.length) : top[rng.int(top.length)];
+  let a = 0;
+  if (topFraction >= 1) a = rng.int(targets.length);
+  else {
+    const best = targets.map((_, i) => i).sort((i, j) => targets[j].score - targets[i].score).slice(0, Math.max(1, Math.round(topFraction * targets.length)));
+    a = best[rng.int(best.length)];
+  }
   const others = targets.flatMap((t, i) => (t.score !== targets[a].score ? [i] : []));
   return { a, b: others[rng.int(others.length)] };
 }
