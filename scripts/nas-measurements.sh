@@ -19,12 +19,14 @@ EVAL=${EVAL:-docs/nas/eval100.txt}
 GTN="./bin/gtn.js"
 mkdir -p "$OUT"
 step=${1:-all}
-# Every proxy trains or scores the same network: NB201 with C = 8 channels and N = 1 cell per stage.
+# Every proxy trains or scores the same network: NB201 with C = 8 channels and N = 1 cell per stage. The GTN
+# proxy's N can be set apart (GTN_CELLS=2: deeper networks on the same teacher data rank better; README).
 NET="--channels 8 --cells 1"
+GTN_NET="--channels 8 --cells ${GTN_CELLS:-1}"
 
 if [[ $step == rank || $step == all ]]; then
   R="$GTN nas rank --archs $EVAL --truth $TRUTH --json $NET"
-  $R --proxy "gtn:$TEACHER" --steps 16,32,64,128 --out "$OUT/rank-gtn.jsonl" > "$OUT/rank-gtn.json"
+  $R $GTN_NET --proxy "gtn:$TEACHER" --steps 16,32,64,128 --out "$OUT/rank-gtn.jsonl" > "$OUT/rank-gtn.json"
   for p in params synflow nwot; do $R --proxy $p --out "$OUT/rank-$p.jsonl" > "$OUT/rank-$p.json"; done
   # The most expensive: ~80 s per cell on one core. The README's figure covers the cells it had scored.
   $R --proxy real --steps 128,256,512,1200 --out "$OUT/rank-real.jsonl" > "$OUT/rank-real.json"
@@ -39,7 +41,7 @@ if [[ $step == search || $step == all ]]; then
   for seed in ${SEEDS:-0 1 2}; do
     for strategy in ${STRATEGIES:-evolution random}; do
       S="$GTN nas search --strategy $strategy --budget-minutes $MIN --seed $seed --pool $OUT/pool.txt --truth $TRUTH --json $NET"
-      GTN_THREADS=1 $S --proxy "gtn:$TEACHER" --steps 128 --score train-loss --out "$OUT/search-$strategy-gtn-$seed" > "$OUT/search-$strategy-gtn-$seed.json" &
+      GTN_THREADS=1 $S $GTN_NET --proxy "gtn:$TEACHER" --steps 128 --score train-loss --out "$OUT/search-$strategy-gtn-$seed" > "$OUT/search-$strategy-gtn-$seed.json" &
       GTN_THREADS=1 $S --proxy real --steps 512 --out "$OUT/search-$strategy-real-$seed" > "$OUT/search-$strategy-real-$seed.json" &
       wait
     done

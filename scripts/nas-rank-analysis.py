@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Reporting only: what a proxy's rank logs say against the ground truth, beyond `gtn nas rank --truth`.
 
-  python3 scripts/nas-rank-analysis.py TRUTH.csv LOG.jsonl [LOG2.jsonl ...] [--bias STEPS:SCORE]
+  python3 scripts/nas-rank-analysis.py TRUTH.csv LOG.jsonl [LOG2.jsonl ...] [--bias STEPS:SCORE] [--vote KEY1,KEY2,...]
 
 LOG is a `gtn nas rank --out` log (one JSON line per cell, with its scores per step count). For every log and every
 score it holds (e.g. train-loss@128): Spearman and Kendall against the 200-epoch test accuracy, top-10% precision,
 and the mean true accuracy of the 10% best-scored cells (what decides a search). With several logs of the same cells
 (e.g. one per --proxy-seed): how well the logs agree with each other, and the ranking of their mean rank (an
 ensemble). --bias KEY: how the proxy's error (its rank minus the true rank, as fractions of n) correlates with each
-op's count in the cell and with an input->output skip; for the first log. No proxy or search reads the truth.
+op's count in the cell and with an input->output skip; for the first log. --vote: the mean rank of one score per
+log, in the logs' order (e.g. `--vote train-loss@128,score` for a GTN log and a zero-cost log), on the cells where
+every one of them has its score. No proxy or search reads the truth.
 """
 import csv
 import json
@@ -97,6 +99,11 @@ def main() -> None:
         i = args.index("--bias")
         bias = args[i + 1]
         del args[i : i + 2]
+    vote = None
+    if "--vote" in args:
+        i = args.index("--vote")
+        vote = args[i + 1].split(",")
+        del args[i : i + 2]
     if len(args) < 2:
         sys.exit(__doc__)
     with open(args[0], newline="") as f:
@@ -127,6 +134,17 @@ def main() -> None:
             mean_rank = [sum(r) for r in zip(*(ranks(s) for s in scores))]
             p, m = top(mean_rank, acc)
             print(f"  {k:16s} log vs log spearman {sum(agree) / len(agree):.3f}  mean rank: spearman {spearman(mean_rank, acc):.3f}  top-10% precision {p:.2f}  mean true acc of its top 10% {m:.2f}%")
+    if vote:
+        if len(vote) != len(logs):
+            sys.exit(f"--vote names {len(vote)} score(s) for {len(logs)} log(s): give one per log, in their order")
+        for (path, c), k in zip(logs, vote):
+            if not any(k in c[a] for a in archs):
+                sys.exit(f"--vote {k}: {path} has no such score")
+        voted = [a for a in archs if all(k in c[a] for (_, c), k in zip(logs, vote))]
+        t = [truth[a] for a in voted]
+        mean_rank = [sum(r) for r in zip(*(ranks([c[a][k] for a in voted]) for (_, c), k in zip(logs, vote)))]
+        p, m = top(mean_rank, t)
+        print(f"vote {' + '.join(vote)}: spearman {spearman(mean_rank, t):.3f}  kendall {kendall(mean_rank, t):.3f}  top-10% precision {p:.2f}  mean true acc of its top 10% {m:.2f}%  n={len(voted)}")
     if bias:
         cells = logs[0][1]
         if not any(bias in cells[a] for a in archs):
