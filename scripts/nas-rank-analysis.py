@@ -109,6 +109,8 @@ def main() -> None:
     with open(args[0], newline="") as f:
         truth = {r["arch_str"]: float(r["test_accuracy_200ep"]) for r in csv.DictReader(f)}
     logs = [(p, load(p)) for p in args[1:]]
+    if vote and len(vote) != len(logs):
+        sys.exit(f"--vote names {len(vote)} score(s) for {len(logs)} log(s): give one per log, in their order")
     common = set.intersection(*(set(c) for _, c in logs)) & set(truth)
     archs = sorted(common)
     acc = [truth[a] for a in archs]
@@ -135,8 +137,6 @@ def main() -> None:
             p, m = top(mean_rank, acc)
             print(f"  {k:16s} log vs log spearman {sum(agree) / len(agree):.3f}  mean rank: spearman {spearman(mean_rank, acc):.3f}  top-10% precision {p:.2f}  mean true acc of its top 10% {m:.2f}%")
     if vote:
-        if len(vote) != len(logs):
-            sys.exit(f"--vote names {len(vote)} score(s) for {len(logs)} log(s): give one per log, in their order")
         for (path, c), k in zip(logs, vote):
             if not any(k in c[a] for a in archs):
                 sys.exit(f"--vote {k}: {path} has no such score")
