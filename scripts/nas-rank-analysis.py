@@ -41,6 +41,11 @@ def pearson(a, b):
     return cov / (va * vb) if va and vb else float("nan")
 
 
+def rank_sum(score_lists):
+    """One score per cell from several: the sum of each list's ranks (the mean rank, up to a constant)."""
+    return [sum(r) for r in zip(*(ranks(s) for s in score_lists))]
+
+
 def spearman(a, b):
     return pearson(ranks(a), ranks(b))
 
@@ -133,7 +138,7 @@ def main() -> None:
                 continue
             scores = [[c[a][k] for a in archs] for _, c in logs]
             agree = [spearman(x, y) for x, y in combinations(scores, 2)]
-            mean_rank = [sum(r) for r in zip(*(ranks(s) for s in scores))]
+            mean_rank = rank_sum(scores)
             p, m = top(mean_rank, acc)
             print(f"  {k:16s} log vs log spearman {sum(agree) / len(agree):.3f}  mean rank: spearman {spearman(mean_rank, acc):.3f}  top-10% precision {p:.2f}  mean true acc of its top 10% {m:.2f}%")
     if vote:
@@ -142,7 +147,7 @@ def main() -> None:
                 sys.exit(f"--vote {k}: {path} has no such score")
         voted = [a for a in archs if all(k in c[a] for (_, c), k in zip(logs, vote))]
         t = [truth[a] for a in voted]
-        mean_rank = [sum(r) for r in zip(*(ranks([c[a][k] for a in voted]) for (_, c), k in zip(logs, vote)))]
+        mean_rank = rank_sum([[c[a][k] for a in voted] for (_, c), k in zip(logs, vote)])
         p, m = top(mean_rank, t)
         print(f"vote {' + '.join(vote)}: spearman {spearman(mean_rank, t):.3f}  kendall {kendall(mean_rank, t):.3f}  top-10% precision {p:.2f}  mean true acc of its top 10% {m:.2f}%  n={len(voted)}")
     if bias:
