@@ -5,7 +5,7 @@ import { appendJsonl, readJsonl } from '../io/jsonl.js';
 import { formatCell, type Cell } from '../models/index.js';
 import type { Evaluator } from './evaluator.js';
 import { SCORE_KINDS, type ProxyResult, type ProxySpec, type ScoreKind } from './proxies/index.js';
-import { kendall, spearman, topPrecision } from './rankStats.js';
+import { kendall, meanRanks, spearman, topPrecision } from './rankStats.js';
 import type { TrueAccuracy } from './truth.js';
 
 export interface RankRecord extends ProxyResult {
@@ -60,6 +60,17 @@ export interface Correlation {
   seconds: number;
 }
 
+/**
+ * Each record's score; for a vote, each cell's mean rank over the members among `records` (a vote's score is
+ * relative to the cells scored with it).
+ */
+export function recordScores(records: readonly Pick<ProxyResult, 'score' | 'parts'>[]): number[] {
+  if (!records.some((r) => r.parts)) return records.map((r) => r.score);
+  const k = records[0].parts?.length ?? 0;
+  if (records.some((r) => r.parts?.length !== k)) throw new RangeError('records of a vote and of a single proxy (or of votes of other sizes) cannot be ranked together');
+  return meanRanks(Array.from({ length: k }, (_, j) => records.map((r) => r.parts![j] ?? Number.NEGATIVE_INFINITY)));
+}
+
 /** Correlations with the 200-epoch test accuracy: of the proxy's score, and of every (steps, score kind). */
 export function correlations(records: readonly RankRecord[], truth: ReadonlyMap<string, TrueAccuracy>): { main: Correlation; bySteps: Correlation[] } {
   const known = records.filter((r) => truth.has(r.arch));
@@ -74,7 +85,7 @@ export function correlations(records: readonly RankRecord[], truth: ReadonlyMap<
     seconds,
   });
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const main = corr(known.map((r) => r.score), mean(known.map((r) => r.seconds)), 'score');
+  const main = corr(recordScores(known), mean(known.map((r) => r.seconds)), 'score');
   const bySteps: Correlation[] = [];
   const stepCounts = known[0]?.bySteps?.map((s) => s.steps) ?? [];
   for (const [k, steps] of stepCounts.entries()) {

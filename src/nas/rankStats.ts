@@ -70,3 +70,21 @@ export function topPrecision(score: readonly number[], truth: readonly number[],
   for (const i of top(truth)) if (a.has(i)) hit++;
   return hit / k;
 }
+
+/**
+ * The vote of several scorers: for each item, its mean normalised rank over the score lists (0 = worst, 1 = best;
+ * ties share their average rank; a non-finite score ranks below every finite one). Ranks, not raw scores, so
+ * that scorers on unrelated scales (a training loss, a log-determinant) weigh the same. Relative to the items
+ * given: adding an item can change the others' votes.
+ */
+export function meanRanks(lists: readonly (readonly number[])[]): number[] {
+  const n = lists[0]?.length ?? 0;
+  if (lists.some((l) => l.length !== n)) throw new RangeError('a vote needs every scorer to score every item');
+  const out = new Array<number>(n).fill(0);
+  if (n === 0) return out;
+  for (const l of lists) {
+    const r = ranks(l.map((x) => (Number.isFinite(x) ? x : Number.NEGATIVE_INFINITY)));
+    for (let i = 0; i < n; i++) out[i] += n > 1 ? (r[i] - 1) / (n - 1) / lists.length : 1 / lists.length;
+  }
+  return out;
+}

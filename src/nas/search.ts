@@ -4,6 +4,7 @@
 // finishes). A strategy proposes cells and is told their scores. The search log records every proposal and
 // every result in the order they happened; replaying it drives the strategy through the same states, so a
 // stopped search resumes exactly where it was, scoring nothing twice (proposals left unscored are re-run).
+// A cell's fitness is its score, or for a vote of proxies its mean rank among every cell scored so far.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GtnError } from '../errors.js';
@@ -12,6 +13,7 @@ import { appendJsonl, readJsonl } from '../io/jsonl.js';
 import { formatCell, parseCell, type Cell } from '../models/index.js';
 import { Rng } from '../tensor/index.js';
 import type { ProxyResult } from './proxies/index.js';
+import { recordScores } from './rank.js';
 import { canonicalCell, cellDistance, mutateCell, sampleCell } from './space.js';
 
 export const STRATEGIES = ['random', 'evolution'] as const;
@@ -40,14 +42,19 @@ export interface SearchRecord {
   /** Wall seconds of the search when this result arrived. */
   elapsed: number;
   reused: boolean;
+  /** A vote of proxies: each member's score (`score` is then the cell's vote among the cells scored so far). */
+  parts?: number[];
 }
+
+/** What a strategy is told of a scored cell. */
+type Scored = Pick<ProxyResult, 'score' | 'parts'>;
 
 /** A line of the search log: a proposal, or a result. */
 type LogEvent = { event: 'propose'; n: number; arch: string } | ({ event: 'result' } & SearchRecord);
 
 interface Proposer {
   propose(): Cell;
-  report(cell: Cell, score: number): void;
+  report(cell: Cell, result: Scored): void;
 }
 
 /** Proposals of random search: uniform cells (or a shuffled pool), each a network not proposed before while any is left. */
@@ -104,7 +111,8 @@ function randomSearch(rng: Rng, pool: Cell[] | null): Proposer {
 function evolution(rng: Rng, pool: Cell[] | null, population: number, tournament: number): Proposer {
   const init = randomStream(rng.fork('init'), pool);
   const r = rng.fork('evolve');
-  const alive: { cell: Cell; score: number }[] = [];
+  const history: Scored[] = [];
+  const alive: { cell: Cell; i: number }[] = [];
   const seen = new Set<string>();
   let initial = 0;
   return {
@@ -114,18 +122,21 @@ function evolution(rng: Rng, pool: Cell[] | null, population: number, tournament
         initial++;
         cell = init();
       } else {
+        // Fitness now: a vote's members' ranks move as cells are added.
+        const fit = recordScores(history);
         let parent = alive[r.int(alive.length)];
         for (let i = 1; i < tournament; i++) {
           const c = alive[r.int(alive.length)];
-          if (c.score > parent.score) parent = c;
+          if (fit[c.i] > fit[parent.i]) parent = c;
         }
         cell = mutate(parent.cell, r, pool, seen);
       }
       seen.add(canonicalCell(cell));
       return cell;
     },
-    report(cell, score) {
-      alive.push({ cell, score });
+    report(cell, result) {
+      history.push(result);
+      alive.push({ cell, i: history.length - 1 });
       if (alive.length > population) alive.shift();
     },
   };
@@ -145,13 +156,19 @@ export interface SearchResult {
   records: SearchRecord[];
 }
 
+/** A logged result as it was recorded: JSON writes -Infinity as null. */
+function fromLog(r: SearchRecord): SearchRecord {
+  const inf = (x: number | null) => x ?? Number.NEGATIVE_INFINITY;
+  return { ...r, score: inf(r.score), ...(r.parts ? { parts: r.parts.map(inf) } : {}) };
+}
+
 const files = (dir: string) => ({ settings: join(dir, 'search.json'), log: join(dir, 'evaluations.jsonl') });
 
 /** The scored proposals of a search folder, in the order their results arrived. */
 export function readSearchRecords(dir: string): SearchRecord[] {
   return readJsonl<LogEvent>(files(dir).log)
     .filter((e): e is { event: 'result' } & SearchRecord => e.event === 'result')
-    .map(({ event: _e, ...r }) => r);
+    .map(({ event: _e, ...r }) => fromLog(r));
 }
 
 export interface SearchOptions {
@@ -178,7 +195,7 @@ export async function runSearch(dir: string, settings: SearchSettings, budget: B
   const rng = Rng.seeded(settings.seed).fork(`search-${settings.strategy}`);
   const strategy = settings.strategy === 'random' ? randomSearch(rng, pool) : evolution(rng, pool, settings.population, settings.tournament);
 
-  const scored = new Map<string, number>(); // canonical form -> score
+  const scored = new Map<string, Scored>(); // canonical form -> result
   const records: SearchRecord[] = [];
   const proposed: Cell[] = [];
   let evaluations = 0;
@@ -190,9 +207,10 @@ export async function runSearch(dir: string, settings: SearchSettings, budget: B
       if (e.n !== proposed.length || formatCell(cell) !== e.arch) throw new GtnError(`${f.log}: proposal ${e.n} is ${e.arch} but the search proposes ${formatCell(cell)} (a log of other settings?)`);
       proposed.push(cell);
     } else {
-      const { event: _e, ...rec } = e;
-      strategy.report(proposed[rec.n], rec.score);
-      scored.set(canonicalCell(proposed[rec.n]), rec.score);
+      const { event: _e, ...logged } = e;
+      const rec = fromLog(logged);
+      strategy.report(proposed[rec.n], rec);
+      scored.set(canonicalCell(proposed[rec.n]), rec);
       if (!rec.reused) evaluations++;
       records.push(rec);
       base = Math.max(base, rec.elapsed);
@@ -202,11 +220,13 @@ export async function runSearch(dir: string, settings: SearchSettings, budget: B
   const since = performance.now();
   const elapsed = () => base + (performance.now() - since) / 1000;
   const finish = (n: number, res: ProxyResult, reused: boolean) => {
-    const score = Number.isFinite(res.score) ? res.score : Number.NEGATIVE_INFINITY;
-    const rec: SearchRecord = { n, arch: formatCell(proposed[n]), score, seconds: res.seconds, elapsed: elapsed(), reused };
+    const parts = res.parts?.map((x) => (Number.isFinite(x) ? x : Number.NEGATIVE_INFINITY));
+    let score = Number.isFinite(res.score) ? res.score : Number.NEGATIVE_INFINITY;
+    if (parts) score = recordScores([...records, { score, parts }]).at(-1)!;
+    const rec: SearchRecord = { n, arch: formatCell(proposed[n]), score, seconds: res.seconds, elapsed: elapsed(), reused, ...(parts ? { parts } : {}) };
     appendJsonl(f.log, { event: 'result', ...rec });
-    strategy.report(proposed[n], score);
-    scored.set(canonicalCell(proposed[n]), score);
+    strategy.report(proposed[n], rec);
+    scored.set(canonicalCell(proposed[n]), rec);
     records.push(rec);
     o.onRecord?.(rec, false);
   };
@@ -231,7 +251,7 @@ export async function runSearch(dir: string, settings: SearchSettings, budget: B
         appendJsonl(f.log, { event: 'propose', n, arch: formatCell(cell) });
         const known = scored.get(canonicalCell(cell));
         if (known !== undefined) {
-          finish(n, { score: known, seconds: 0 }, true);
+          finish(n, { score: known.score, parts: known.parts, seconds: 0 }, true);
           reusedInRow++;
           continue;
         }
@@ -253,6 +273,9 @@ export async function runSearch(dir: string, settings: SearchSettings, budget: B
   }
   if (failure) throw failure;
   if (!records.length) throw new GtnError('the search ended before scoring any cell: raise --budget-evals or --budget-minutes');
-  const best = records.reduce((a, b) => (b.score > a.score ? b : a));
-  return { best_arch: best.arch, best_score: best.score, evaluations, seconds: Math.max(...records.map((r) => r.elapsed)), records };
+  // The best by fitness over everything scored (for a vote: the final ranks, not those each cell had on arrival).
+  const fit = recordScores(records);
+  const bestAt = fit.reduce((a, x, i) => (x > fit[a] ? i : a), 0);
+  const best = records[bestAt];
+  return { best_arch: best.arch, best_score: fit[bestAt], evaluations, seconds: Math.max(...records.map((r) => r.elapsed)), records };
 }

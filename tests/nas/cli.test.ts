@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { canonicalArch, enumerateCells } from '../../src/nas/space.js';
 import { seenCells } from '../../src/nas/proxies/index.js';
+import { meanRanks, spearman } from '../../src/nas/rankStats.js';
 import { formatCell } from '../../src/models/index.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -36,6 +37,22 @@ describe('gtn nas', () => {
     assert.equal(last.n, cells.length);
     assert.ok((last.spearman as number) > 0.6, `params should rank this truth well: ${last.spearman}`);
     for (const k of ['kendall', 'top10_precision']) assert.equal(typeof last[k], 'number');
+  });
+
+  it('rank with a vote: the members\' scores per cell, the statistics of their mean rank; no queue', () => {
+    const r = gtn('nas', 'rank', '--archs', archs, '--proxy', 'params+synflow,cells=2', '--channels', '2', '--truth', truth, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const lines = jsonLines(r.stdout);
+    const rows = lines.slice(0, -1) as { arch: string; parts: number[] }[];
+    assert.equal(rows.length, cells.length);
+    for (const l of rows) assert.equal(l.parts.length, 2);
+    const acc = rows.map((l) => 50 + 5 * (l.arch.split('nor_conv_3x3').length - 1) + cells.indexOf(l.arch) / 100);
+    const expected = spearman(meanRanks([0, 1].map((j) => rows.map((l) => l.parts[j]))), acc);
+    assert.ok(Math.abs((lines.at(-1)!.spearman as number) - expected) < 1e-12, `${lines.at(-1)!.spearman} vs ${expected}`);
+    assert.equal(lines.at(-1)!.proxy, 'params+synflow');
+    const q = gtn('nas', 'rank', '--archs', archs, '--proxy', 'params+nwot', '--queue', 'redis://127.0.0.1:1');
+    assert.notEqual(q.status, 0);
+    assert.match(q.stderr, /--queue scores single proxies/);
   });
 
   it('train --hold-out keeps those networks out of random-cell sampling, and needs random-cell sampling', () => {

@@ -89,5 +89,20 @@ describe('NAS proxies', () => {
     assert.throws(() => parseProxy('zen'), /--proxy must be one of/);
     assert.throws(() => parseProxy('params', { score: 'speed' as never }), /--score must be one of/);
     assert.throws(() => parseProxy(`gtn:${join(work, 'nothing')}`), /is not a run folder/);
+    assert.throws(() => parseProxy('params+'), /no empty member/);
+    assert.throws(() => parseProxy('params,cells=2'), /are for the members of a vote/);
+    assert.throws(() => parseProxy('params,depth=2+nwot'), /'depth=2' is not an option of a vote member/);
+    assert.throws(() => parseProxy('params,cells=two+nwot'), /cells must be a number, got 'two'/);
+  });
+
+  it('vote: each member with its own options over the shared ones, scored on the cell in order', async () => {
+    const spec = parseProxy(`gtn:${teacher},channels=2,steps=3+params,cells=2+nwot`, { channels: 4, cells: 1, valImages: 0, score: 'train-loss', nwotBatch: 16 });
+    assert.equal(spec.kind, 'vote');
+    assert.deepEqual(spec.parts!.map((p) => [p.kind, p.channels, p.cells, p.steps]), [['gtn', 2, 1, [3]], ['params', 4, 2, [128]], ['nwot', 4, 1, [128]]]);
+    const vote = await buildProxy(spec, data);
+    const r = vote.score(cell);
+    assert.ok(Number.isNaN(r.score), "a vote's own score is relative to other cells");
+    const alone = await Promise.all(spec.parts!.map((p) => buildProxy(p, data)));
+    assert.deepEqual(r.parts, alone.map((p) => p.score(cell).score));
   });
 });

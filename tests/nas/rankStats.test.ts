@@ -1,7 +1,7 @@
 // Rank statistics against values computed by hand (and by scipy.stats for the tied case).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kendall, ranks, spearman, topPrecision } from '../../src/nas/rankStats.js';
+import { kendall, meanRanks, ranks, spearman, topPrecision } from '../../src/nas/rankStats.js';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -27,5 +27,13 @@ describe('rank statistics', () => {
     [swapped[19], swapped[0]] = [swapped[0], swapped[19]];
     assert.equal(topPrecision(swapped, truth), 0.5);
     assert.throws(() => spearman([1, 2], [1]), /paired/);
+  });
+
+  it('a vote is the mean normalised rank over its scorers, non-finite scores lowest', () => {
+    // scorer A orders 0 < 1 < 2, scorer B 2 < 0 < 1 on another scale: ranks 0, .5, 1 and .5, 1, 0
+    assert.deepEqual(meanRanks([[1, 2, 3], [-5, 7, -100]]), [0.25, 0.75, 0.5]);
+    assert.deepEqual(meanRanks([[Number.NaN, 0, Number.NEGATIVE_INFINITY]]), [0.25, 1, 0.25]);
+    assert.deepEqual(meanRanks([[4]]), [1]);
+    assert.throws(() => meanRanks([[1, 2], [1]]), /every scorer/);
   });
 });

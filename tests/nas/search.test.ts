@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { formatCell, parseCell, type Cell } from '../../src/models/index.js';
 import type { Proxy } from '../../src/nas/proxies/index.js';
+import { meanRanks } from '../../src/nas/rankStats.js';
 import { runSearch as run, type Budget, type SearchRecord, type SearchSettings } from '../../src/nas/search.js';
 import { canonicalCell, enumerateCells } from '../../src/nas/space.js';
 
@@ -28,6 +29,21 @@ function objective(): Proxy & { calls: string[] } {
       let h = 0;
       for (const ch of key) h = (h * 31 + ch.charCodeAt(0)) % 1000;
       return { score: cell.reduce((s, op) => s + weight[op], 0) + h / 1e4, seconds: 0 };
+    },
+  };
+}
+
+/** A vote of the objective and of a second scorer that prefers conv1x1 (on a scale a thousand times larger). */
+function vote(): Proxy & { calls: string[] } {
+  const o = objective();
+  return {
+    kind: 'vote',
+    settings: { objective: 'vote' },
+    calls: o.calls,
+    score(cell: Cell) {
+      const a = o.score(cell).score;
+      const b = 1000 * cell.filter((op) => op === 'nor_conv_1x1').length + (a % 1);
+      return { score: Number.NaN, seconds: 0, parts: [a, b] };
     },
   };
 }
@@ -118,5 +134,39 @@ describe('architecture search', () => {
     assert.equal(q.calls.length, 6, 'the unscored proposal again, and five new ones');
     assert.equal(q.calls[0], canonicalCell(parseCell(r.records[r.records.length - 1].arch)));
     assert.deepEqual(strip(more.records.slice(0, 39)), strip(r.records.slice(0, 39)));
+  });
+
+  it('a vote of proxies: cells compared by their mean rank among the cells scored so far; resumes exactly', async () => {
+    const full = await runSearch(join(work, 'vote-full'), settings('evolution', 6), vote(), { evaluations: 40 });
+    const final = meanRanks([0, 1].map((j) => full.records.map((r) => r.parts![j])));
+    const best = final.indexOf(Math.max(...final));
+    assert.equal(full.best_arch, full.records[best].arch, 'the best by the final vote');
+    assert.equal(full.best_score, final[best]);
+    // Each record's score is its vote among the records up to it.
+    for (const k of [0, 10, 39]) {
+      const upTo = full.records.slice(0, k + 1);
+      assert.equal(full.records[k].score, meanRanks([0, 1].map((j) => upTo.map((r) => r.parts![j]))).at(-1));
+    }
+    const dir = join(work, 'vote-stopped');
+    await runSearch(dir, settings('evolution', 6), vote(), { evaluations: 25 });
+    const p = vote();
+    const resumed = await runSearch(dir, settings('evolution', 6), p, { evaluations: 40 });
+    assert.deepEqual(strip(resumed.records), strip(full.records));
+    assert.equal(p.calls.length, 15);
+    assert.equal(resumed.best_arch, full.best_arch);
+  });
+
+  it('a cell scored -Infinity (logged as null) replays as -Infinity, not as 0', async () => {
+    // Scores all negative, so that a replayed null read as 0 would win every tournament it entered.
+    const failing = (): Proxy & { calls: string[] } => {
+      const o = objective();
+      return { ...o, score: (c: Cell) => ({ score: c.filter((op) => op === 'none').length >= 2 ? Number.NEGATIVE_INFINITY : o.score(c).score - 100, seconds: 0 }) };
+    };
+    const full = await runSearch(join(work, 'inf-full'), settings('evolution', 7), failing(), { evaluations: 40 });
+    assert.ok(full.records.some((r) => r.score === Number.NEGATIVE_INFINITY), 'the objective fails on some cells');
+    const dir = join(work, 'inf-stopped');
+    await runSearch(dir, settings('evolution', 7), failing(), { evaluations: 15 });
+    const resumed = await runSearch(dir, settings('evolution', 7), failing(), { evaluations: 40 });
+    assert.deepEqual(strip(resumed.records), strip(full.records));
   });
 });

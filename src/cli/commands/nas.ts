@@ -7,7 +7,7 @@ import { GtnError } from '../../errors.js';
 import { formatCell, parseCell, type Cell } from '../../models/index.js';
 import { readArchs } from '../../nas/archFile.js';
 import { makeEvaluator, type Evaluator } from '../../nas/evaluator.js';
-import { buildProxy, parseProxy, proxyLabel, seenCells, type ProxySpec, type ScoreKind } from '../../nas/proxies/index.js';
+import { buildProxy, parseProxy, proxyLabel, proxyRuns, seenCells, type ProxyResult, type ProxySpec, type ScoreKind } from '../../nas/proxies/index.js';
 import { correlations, proxyKey, rankCells } from '../../nas/rank.js';
 import { recordRankLog, recordSearch } from '../../records/index.js';
 import { STRATEGIES, runSearch, type SearchSettings, type Strategy } from '../../nas/search.js';
@@ -33,7 +33,7 @@ interface ProxyFlags {
 
 function proxyOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--proxy <name>', 'gtn:RUN (a teacher run folder) | real | params | synflow | nwot')
+    .requiredOption('--proxy <name>', "gtn:RUN (a teacher run folder) | real | params | synflow | nwot | a vote P1+P2[+...] (a member's own options after it: 'gtn:RUN,channels=4,cells=5+nwot')")
     .option('--steps <list>', 'training proxies: steps k, or a list (16,32,64,128) scored in one training run; the last is the score')
     .option('--score <kind>', 'training proxies: val-acc | val-loss | train-loss (default val-acc)')
     .option('--channels <n>', 'network channels C of the scored network (default: the teacher\'s, else 8)', parseIntOption('--channels'))
@@ -92,11 +92,15 @@ function sampleCells(n: number, seed: number): Cell[] {
 
 /** The BullMQ client, loaded only when --queue is given (it is not needed otherwise). */
 async function queueEvaluator(spec: ProxySpec, url: string, parallel: number): Promise<Evaluator> {
+  if (spec.kind === 'vote') throw new GtnError('--queue scores single proxies: run a vote (P1+P2) without --queue, with --workers for local processes');
   const { makeQueueEvaluator } = await import('../../queue/index.js');
   return makeQueueEvaluator(spec, url, { parallel });
 }
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+/** A result's score as printed: a vote's members' scores (its own score is relative to other cells). */
+const shownScore = (r: Pick<ProxyResult, 'score' | 'parts'>) => (r.parts ? r.parts.map((x) => f3(x ?? Number.NEGATIVE_INFINITY)).join(' ') : f3(r.score));
 
 export function registerNasCommand(program: Command): void {
   const nas = program.command('nas').description('architecture search on the NAS-Bench-201 cell space');
@@ -132,8 +136,9 @@ export function registerNasCommand(program: Command): void {
       if (!f.archs === (f.sample === undefined)) throw new GtnError('give either --archs FILE or --sample N');
       const spec = proxySpec(f);
       let cells = f.archs ? readArchs(f.archs) : sampleCells(f.sample!, f.seed);
-      if (spec.kind === 'gtn' && !f.includeSeen) {
-        const seen = new Set([...seenCells(spec.run!)].map((a) => canonicalCell(parseCell(a))));
+      const runs = proxyRuns(spec);
+      if (runs.length && !f.includeSeen) {
+        const seen = new Set(runs.flatMap((run) => [...seenCells(run)]).map((a) => canonicalCell(parseCell(a))));
         const before = cells.length;
         cells = cells.filter((c) => !seen.has(canonicalCell(c)));
         if (cells.length < before) console.error(`skipping ${before - cells.length} cell(s) the teacher was meta-trained with (--include-seen scores them)`);
@@ -145,8 +150,8 @@ export function registerNasCommand(program: Command): void {
         log: f.out,
         onRecord: (r, fresh) => {
           done++;
-          if (f.json) console.log(JSON.stringify({ arch: r.arch, score: r.score, seconds: r.seconds, ...(r.bySteps ? { by_steps: r.bySteps } : {}) }));
-          else console.log(`${String(done).padStart(5)}/${cells.length} ${f3(r.score).padStart(10)} ${r.seconds.toFixed(2).padStart(7)}s ${fresh ? '' : '(logged) '}${r.arch}`);
+          if (f.json) console.log(JSON.stringify({ arch: r.arch, score: r.score, seconds: r.seconds, ...(r.bySteps ? { by_steps: r.bySteps } : {}), ...(r.parts ? { parts: r.parts } : {}) }));
+          else console.log(`${String(done).padStart(5)}/${cells.length} ${shownScore(r).padStart(10)} ${r.seconds.toFixed(2).padStart(7)}s ${fresh ? '' : '(logged) '}${r.arch}`);
         },
       }).finally(() => evaluator.close());
       if (f.out) recordRankLog(null, f.out, { proxyKey: proxyKey(spec), proxy: spec, truth: f.truth });
@@ -205,7 +210,7 @@ export function registerNasCommand(program: Command): void {
         parallel: evaluator?.parallel ?? 1,
         onRecord: (r, replayed) => {
           if (f.json) console.log(JSON.stringify({ ...r, replayed }));
-          else if (!replayed) console.error(`${String(r.n).padStart(5)} ${f3(r.score).padStart(10)} ${r.seconds.toFixed(2).padStart(6)}s ${Math.round(r.elapsed)}s ${r.reused ? '(isomorphic: score reused) ' : ''}${r.arch}`);
+          else if (!replayed) console.error(`${String(r.n).padStart(5)} ${shownScore(r).padStart(10)} ${r.seconds.toFixed(2).padStart(6)}s ${Math.round(r.elapsed)}s ${r.reused ? '(isomorphic: score reused) ' : ''}${r.arch}`);
         },
       }).finally(() => evaluator?.close());
       recordSearch(null, dir, { truth: f.truth });

@@ -1,5 +1,6 @@
-// Proxies by name: `gtn:RUN`, `real`, `params`, `synflow`, `nwot`, with their options in one serialisable
-// description, so that a worker process (or machine) can build the same proxy from it.
+// Proxies by name: `gtn:RUN`, `real`, `params`, `synflow`, `nwot`, and votes of them (`P1+P2`, each member with
+// its own options: `gtn:runs/t,cells=2+gtn:runs/t,channels=4,cells=5+nwot`), with their options in one
+// serialisable description, so that a worker process (or machine) can build the same proxy from it.
 import { loadTrainingSplits, type TrainingSplits } from '../../data/load.js';
 import { GtnError } from '../../errors.js';
 import { readRunConfig } from '../../gtn/trainer.js';
@@ -7,6 +8,7 @@ import { PAST_TEACHER, gtnProxy, type PastTeacher } from './gtn.js';
 import { SCORE_KINDS, type Proxy, type ScoreKind } from './proxy.js';
 import type { TrainingProxyOptions } from './training.js';
 import { realProxy } from './real.js';
+import { voteProxy } from './vote.js';
 import { nwotProxy, paramsProxy, synflowProxy } from './zeroCost.js';
 
 export { SCORE_KINDS, type Proxy, type ProxyResult, type ScoreKind, type StepScore } from './proxy.js';
@@ -16,7 +18,9 @@ export const PROXY_KINDS = ['gtn', 'real', 'params', 'synflow', 'nwot'] as const
 
 /** Every proxy's description: the training proxies' options (network, steps, scoring) and the others' own. */
 export interface ProxySpec extends TrainingProxyOptions {
-  kind: (typeof PROXY_KINDS)[number];
+  kind: (typeof PROXY_KINDS)[number] | 'vote';
+  /** vote: its members (the vote's own training options are unused). */
+  parts?: ProxySpec[];
   /** gtn: the teacher's run folder. */
   run?: string;
   /** gtn: the batches past the teacher's T steps (unset: 'replay'; left out of the spec then, so older logs keep their key). */
@@ -43,8 +47,42 @@ export const PROXY_DEFAULTS: Omit<ProxySpec, 'kind'> = {
   bnCalibration: 0,
 };
 
-/** 'gtn:runs/nas' -> {kind: 'gtn', run: 'runs/nas'}; the network defaults to the teacher's own (C, N). */
+/** The options a vote member may set for itself (`,key=value` after its name), and the field each sets. */
+const MEMBER_OPTIONS: Record<string, keyof ProxySpec> = { steps: 'steps', score: 'score', channels: 'channels', cells: 'cells', 'val-images': 'valImages', seed: 'seed', lr: 'lr', momentum: 'momentum', batch: 'batch' };
+
+/** 'gtn:runs/t,cells=2' -> the member's name and its own options (over the command line's). */
+function parseMember(text: string, over: Partial<ProxySpec>): ProxySpec {
+  const [name, ...opts] = text.split(',');
+  const own: Partial<ProxySpec> = {};
+  for (const o of opts) {
+    const [key, value, extra] = o.split('=');
+    const field = MEMBER_OPTIONS[key];
+    if (!field || value === undefined || extra !== undefined || value === '') {
+      throw new GtnError(`--proxy '${text}': '${o}' is not an option of a vote member (key=value with key one of ${Object.keys(MEMBER_OPTIONS).join(', ')})`);
+    }
+    if (field === 'score') own.score = value as ScoreKind;
+    else if (field === 'steps') own.steps = value.split('/').map(Number);
+    else {
+      const x = Number(value);
+      if (!Number.isFinite(x)) throw new GtnError(`--proxy '${text}': ${key} must be a number, got '${value}'`);
+      (own as Record<string, unknown>)[field] = x;
+    }
+  }
+  return parseProxy(name, { ...over, ...own });
+}
+
+/**
+ * 'gtn:runs/nas' -> {kind: 'gtn', run: 'runs/nas'}; the network defaults to the teacher's own (C, N).
+ * 'A+B+...' -> a vote of A, B, ... (each `name[,key=value...]`, its options over those of `over`).
+ */
 export function parseProxy(text: string, over: Partial<ProxySpec> = {}): ProxySpec {
+  if (text.includes('+')) {
+    const members = text.split('+');
+    if (members.some((m) => !m)) throw new GtnError(`--proxy '${text}': a vote is PROXY+PROXY[+...], with no empty member`);
+    if (over.pastTeacher !== undefined) throw new GtnError('--past-teacher does not apply to a vote of proxies');
+    return { ...PROXY_DEFAULTS, kind: 'vote', parts: members.map((m) => parseMember(m, over)) };
+  }
+  if (text.includes(',')) throw new GtnError(`--proxy '${text}': per-proxy options (',key=value') are for the members of a vote (P1+P2); give this proxy's options as flags`);
   const [kind, ...rest] = text.split(':');
   if (!(PROXY_KINDS as readonly string[]).includes(kind)) throw new GtnError(`--proxy must be one of gtn:RUN, real, params, synflow, nwot; got '${text}'`);
   const run = rest.join(':') || undefined;
@@ -67,13 +105,22 @@ export function parseProxy(text: string, over: Partial<ProxySpec> = {}): ProxySp
 
 /** What the proxy's records are keyed on: the kind and every setting that changes its scores. */
 export function proxyLabel(p: ProxySpec): string {
+  if (p.kind === 'vote') return p.parts!.map(proxyLabel).join('+');
   return p.kind === 'gtn' ? `gtn:${p.run}` : p.kind;
 }
 
-const needsData = (kind: ProxySpec['kind']) => kind === 'gtn' || kind === 'real' || kind === 'nwot';
+const needsData = (p: ProxySpec): boolean => p.kind === 'gtn' || p.kind === 'real' || p.kind === 'nwot' || (p.parts ?? []).some(needsData);
+
+/** The teacher runs a proxy reads (a vote's members' too). */
+export const proxyRuns = (p: ProxySpec): string[] => (p.kind === 'vote' ? p.parts!.flatMap(proxyRuns) : p.run ? [p.run] : []);
 
 export async function buildProxy(p: ProxySpec, data?: TrainingSplits): Promise<Proxy> {
-  const splits = needsData(p.kind) ? (data ?? (await loadTrainingSplits('cifar10'))) : undefined;
+  const splits = needsData(p) ? (data ?? (await loadTrainingSplits('cifar10'))) : undefined;
+  if (p.kind === 'vote') {
+    const members: Proxy[] = [];
+    for (const m of p.parts!) members.push(await buildProxy(m, splits));
+    return voteProxy(members);
+  }
   const train: TrainingProxyOptions = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, valImages: p.valImages, seed: p.seed, bnCalibration: p.bnCalibration };
   switch (p.kind) {
     case 'gtn':

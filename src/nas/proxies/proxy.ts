@@ -19,6 +19,11 @@ export interface ProxyResult {
   seconds: number;
   /** Training proxies: the scores after each requested step count (the last one is `score`). */
   bySteps?: StepScore[];
+  /**
+   * A vote of proxies: each member's score, in the vote's order. A vote ranks a cell against the other cells
+   * scored with it (`meanRanks`), so its `score` alone means nothing and is NaN.
+   */
+  parts?: number[];
 }
 
 export interface Proxy {
