@@ -62,13 +62,13 @@ export interface Correlation {
 
 /**
  * Each record's score; for a vote, each cell's mean rank over the members among `records` (a vote's score is
- * relative to the cells scored with it).
+ * relative to the cells scored with it; a member's missing or non-finite score ranks lowest, as in meanRanks).
  */
 export function recordScores(records: readonly Pick<ProxyResult, 'score' | 'parts'>[]): number[] {
   if (!records.some((r) => r.parts)) return records.map((r) => r.score);
   const k = records[0].parts?.length ?? 0;
   if (records.some((r) => r.parts?.length !== k)) throw new RangeError('records of a vote and of a single proxy (or of votes of other sizes) cannot be ranked together');
-  return meanRanks(Array.from({ length: k }, (_, j) => records.map((r) => r.parts![j] ?? Number.NEGATIVE_INFINITY)));
+  return meanRanks(Array.from({ length: k }, (_, j) => records.map((r) => r.parts![j])));
 }
 
 /** Correlations with the 200-epoch test accuracy: of the proxy's score, and of every (steps, score kind). */

@@ -73,9 +73,9 @@ export function topPrecision(score: readonly number[], truth: readonly number[],
 
 /**
  * The vote of several scorers: for each item, its mean normalised rank over the score lists (0 = worst, 1 = best;
- * ties share their average rank; a non-finite score ranks below every finite one). Ranks, not raw scores, so
- * that scorers on unrelated scales (a training loss, a log-determinant) weigh the same. Relative to the items
- * given: adding an item can change the others' votes.
+ * ties share their average rank; a non-finite or missing score, null in a log, ranks below every finite one).
+ * Ranks, not raw scores, so that scorers on unrelated scales (a training loss, a log-determinant) weigh the same.
+ * Relative to the items given: adding an item can change the others' votes.
  */
 export function meanRanks(lists: readonly (readonly number[])[]): number[] {
   const n = lists[0]?.length ?? 0;

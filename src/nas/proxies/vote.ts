@@ -13,7 +13,7 @@ export function voteProxy(members: readonly Proxy[]): Proxy {
       let seconds = 0;
       for (const m of members) {
         const r = m.score(cell);
-        parts.push(Number.isFinite(r.score) ? r.score : Number.NEGATIVE_INFINITY);
+        parts.push(r.score); // a failed member's NaN / -Infinity ranks lowest (meanRanks)
         seconds += r.seconds;
       }
       return { score: Number.NaN, seconds, parts };
