@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "gtn_native",
-      "sources": ["src/addon.cc", "src/pool.cc", "src/gemm.cc", "src/ops.cc", "src/conv.cc", "src/pooling.cc", "src/norm.cc", "src/blocked_conv.cc"],
+      "sources": ["src/addon.cc", "src/pool.cc", "src/gemm.cc", "src/ops.cc", "src/conv.cc", "src/pooling.cc", "src/norm.cc", "src/blocked_conv.cc", "src/lanes_avx2.cc"],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20", "-O2", "-O0"],

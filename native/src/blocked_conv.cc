@@ -27,13 +27,6 @@
 #endif
 
 namespace gtn {
-namespace {
-
-constexpr int OB = 8;   // output channels per register block
-constexpr int VW = 16;  // output columns per register block
-constexpr int BW = 4;   // output channels per block of the weight gradient (its kw x BW accumulators)
-
-int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // Copies a C x H x W image into a zero frame [C][Hp][Wp] with the image at (top, left).
 void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp, float* dst) {
@@ -41,6 +34,29 @@ void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64
   for (int64_t c = 0; c < C; ++c)
     for (int64_t h = 0; h < H; ++h) std::memcpy(dst + (c * Hp + h + top) * Wp + left, src + (c * H + h) * W, sizeof(float) * W);
 }
+
+// Weights [O][C][kh][kw] (or, with flip, the transposed and rotated weights of the input gradient:
+// w'[c][o][kh-1-i][kw-1-j] = w[o][c][i][j]) regrouped as [O/B][C'][kh][kw][B] (zeros past O).
+std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip, int64_t B) {
+  const int64_t Oo = flip ? C : O, Ci = flip ? O : C;  // output / input channels of the kernel that runs
+  std::vector<float> wb((size_t)((Oo + B - 1) / B * B * Ci * kh * kw), 0.f);
+  for (int64_t o = 0; o < Oo; ++o)
+    for (int64_t c = 0; c < Ci; ++c)
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j) {
+          const float v = flip ? w[((c * C + o) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] : w[((o * C + c) * kh + i) * kw + j];
+          wb[(size_t)((((o / B) * Ci + c) * kh + i) * kw + j) * B + (o % B)] = v;
+        }
+  return wb;
+}
+
+namespace {
+
+constexpr int OB = 8;   // output channels per register block
+constexpr int VW = 16;  // output columns per register block
+constexpr int BW = 4;   // output channels per block of the weight gradient (its kw x BW accumulators)
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // 16 floats: one zmm register on AVX-512, two ymm on AVX2, four xmm otherwise (GCC vector extension).
 typedef float vf __attribute__((vector_size(VW * sizeof(float))));
@@ -162,8 +178,6 @@ void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const 
                                     out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
   }
 }
-
-std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip, int64_t B);
 
 // The input gradient of a strided conv with input channels in the lanes, by phases: dx[c][h][w] sums
 // w[o][c][i][j] * gy[o][oh][ow] over the taps with oh * sh + i = h + pt and ow * sw + j = w + pl, so the columns w
@@ -569,21 +583,6 @@ void forward_image_cb(const float*, int64_t, int64_t, int64_t, const float*, int
                       float*) {}
 #endif
 
-// Weights [O][C][kh][kw] (or, with flip, the transposed and rotated weights of the input gradient:
-// w'[c][o][kh-1-i][kw-1-j] = w[o][c][i][j]) regrouped as [O/OB][C'][kh][kw][OB].
-std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip, int64_t B = OB) {
-  const int64_t Oo = flip ? C : O, Ci = flip ? O : C;  // output / input channels of the kernel that runs
-  std::vector<float> wb((size_t)(round_up(Oo, B) * Ci * kh * kw), 0.f);
-  for (int64_t o = 0; o < Oo; ++o)
-    for (int64_t c = 0; c < Ci; ++c)
-      for (int64_t i = 0; i < kh; ++i)
-        for (int64_t j = 0; j < kw; ++j) {
-          const float v = flip ? w[((c * C + o) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] : w[((o * C + c) * kh + i) * kw + j];
-          wb[(size_t)((((o / B) * Ci + c) * kh + i) * kw + j) * B + (o % B)] = v;
-        }
-  return wb;
-}
-
 // Runs the forward kernel over every image of `in` ([N][C][H][W]) framed by (top, left, bottom, right), at strides
 // (sh, sw); strides other than 1 only with the channels-in-lanes kernel (nv > 0) and sw <= 2.
 void convolve(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, int64_t top, int64_t bottom, int64_t left, int64_t right,
@@ -688,7 +687,11 @@ void single_out_backward_input(const float* gy, const float* w, float* dx, const
 void set_blocked_conv(bool on) { mode.store(on ? 1 : 0); }
 bool blocked_conv_enabled() { return enabled(); }
 void set_lanes_conv(bool on) { lanes_mode.store(on ? 1 : 0); }
-bool lanes_conv_enabled() { return lanes_on(); }
+bool lanes_conv_enabled() { return lanes_on() || lanes_avx2_on(); }
+bool lanes_conv_switch() {
+  lanes_on();  // reads GTN_LANES_CONV on first use
+  return lanes_mode.load(std::memory_order_relaxed) == 1;
+}
 
 bool blocked_conv_applies(const ConvGeom& g, ConvPass pass) {
   const bool weight = pass == ConvPass::kWeightGrad;

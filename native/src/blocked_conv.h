@@ -1,6 +1,8 @@
 // Register-blocked direct convolution for ungrouped convs with few channels (the NB201 and CIFAR
 // learners' shapes), where im2col + GEMM spends its time copying the 9x larger column matrix.
 #pragma once
+#include <vector>
+
 #include "conv.h"
 
 namespace gtn {
@@ -8,10 +10,20 @@ namespace gtn {
 // Turns the blocked kernels on or off (default on; GTN_BLOCKED_CONV=0 turns them off).
 void set_blocked_conv(bool on);
 bool blocked_conv_enabled();
-// Turns the channels-in-lanes kernels (AVX-512) on or off (default on; GTN_LANES_CONV=0 turns them off); reads
-// false on CPUs without AVX-512.
+// Turns the channels-in-lanes kernels (AVX-512, or AVX2 + FMA: lanes_avx2.h) on or off (default on;
+// GTN_LANES_CONV=0 turns them off); reads false on CPUs with neither.
 void set_lanes_conv(bool on);
 bool lanes_conv_enabled();
+// The switch alone, whatever the CPU.
+bool lanes_conv_switch();
+// Whether the AVX2 channels-in-lanes kernels run (lanes_avx2.cc).
+bool lanes_avx2_on();
+
+// Copies a C x H x W image into a zero frame [C][Hp][Wp] with the image at (top, left).
+void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp, float* dst);
+// Weights [O][C][kh][kw] (or, with flip, the transposed and rotated weights of the input gradient:
+// w'[c][o][kh-1-i][kw-1-j] = w[o][c][i][j]) regrouped as [O/B][C'][kh][kw][B] (zeros past O).
+std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip, int64_t B);
 
 enum class ConvPass { kForward, kInputGrad, kWeightGrad };
 

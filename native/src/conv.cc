@@ -15,6 +15,7 @@
 
 #include "blocked_conv.h"
 #include "gemm.h"
+#include "lanes_avx2.h"
 #include "pool.h"
 
 // One copy of a function per SIMD level, picked at load time (x86-64 Linux only).
@@ -227,6 +228,7 @@ void for_each_image_group(const ConvGeom& g, const Fn& fn) {
 
 void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
   if (single_out_applies(g)) return single_out_forward(x, w, out, g);
+  if (lanes_avx2_applies(g, ConvPass::kForward)) return lanes_avx2_forward(x, w, out, g);
   // With fewer than 16 terms per output (a 3x3 conv on one grey channel) the blocked kernels spend their time
   // storing outputs, and im2col + GEMM measured 1.5-2x faster (`npm run bench`, conv lines).
   if (blocked_conv_applies(g, ConvPass::kForward) && (g.C / g.G) * g.kh * g.kw >= 16) return blocked_conv_forward(x, w, out, g);
@@ -256,6 +258,7 @@ void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& 
 
 void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
   if (single_out_applies(g)) return single_out_backward_input(gy, w, dx, g);
+  if (lanes_avx2_applies(g, ConvPass::kInputGrad)) return lanes_avx2_backward_input(gy, w, dx, g);
   // The blocked kernel's registers hold output channels, which here are the C input channels: with few of them
   // (a first layer on grey images: C = 1) it wastes most lanes and measured 3-4x slower than the direct path.
   if (blocked_conv_applies(g, ConvPass::kInputGrad) && g.C >= 5) return blocked_conv_backward_input(gy, w, dx, g);
@@ -282,6 +285,7 @@ void conv2d_backward_input(const float* gy, const float* w, float* dx, const Con
 }
 
 void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  if (lanes_avx2_applies(g, ConvPass::kWeightGrad)) return lanes_avx2_backward_weight(x, gy, dw, g);
   if (blocked_conv_applies(g, ConvPass::kWeightGrad)) return blocked_conv_backward_weight(x, gy, dw, g);
   // dW_g [Og, Kd] = sum_n gy_ng [Og, P] @ col_ng^T; images accumulated in order 0..N-1.
   // Threads own disjoint column ranges of dW (rows of col), or row ranges of dW when Kd is small.

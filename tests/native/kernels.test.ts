@@ -299,6 +299,12 @@ const convCases: ConvCase[] = [
   { N: 2, C: 16, H: 13, W: 12, O: 16, kh: 2, kw: 3, p: { stride: [3, 1], pad: [1, 0, 1, 1], groups: 1 }, what: 'lanes: stride (3, 1), 2x3' },
   { N: 2, C: 16, H: 14, W: 23, O: 32, kh: 3, kw: 3, p: { stride: [2, 3], pad: [0, 1, 1, 1], groups: 1 }, what: 'lanes: stride (2, 3) (forward by GEMM)' },
   { N: 2, C: 16, H: 12, W: 12, O: 16, kh: 5, kw: 5, p: { stride: [2, 2], pad: [2, 2, 2, 2], groups: 1 }, what: 'lanes: 5x5 stride 2 (weight gradient by GEMM)' },
+  // AVX2 + FMA machines without AVX-512: channels in 4 (xmm), 8 or 16 (ymm) lanes, stride-1 forward and input
+  // gradient, weight gradient of 1- and 3-wide kernels at any stride
+  { N: 2, C: 4, H: 32, W: 32, O: 4, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, what: 'avx2 lanes: NB201 C = 4, xmm' },
+  { N: 3, C: 12, H: 9, W: 25, O: 12, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 0, 2, 1], groups: 1 }, what: 'avx2 lanes: 12 channels, 25 wide, lopsided pad' },
+  { N: 2, C: 20, H: 10, W: 10, O: 24, kh: 1, kw: 1, p: { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, what: 'avx2 lanes: pointwise 20 -> 24' },
+  { N: 2, C: 8, H: 16, W: 15, O: 16, kh: 1, kw: 1, p: { stride: [2, 2], pad: [0, 0, 0, 0], groups: 1 }, what: 'avx2 lanes: pointwise stride 2, 16 outputs' },
   // one channel on a side, 3x3 (AVX-512: the weight gradient per channel pair, columns in masked vectors)
   { N: 3, C: 1, H: 11, W: 19, O: 7, kh: 3, kw: 3, p: { stride: [1, 1], pad: [2, 0, 1, 2], groups: 1 }, what: 'pairs: 1 input, 20 wide, lopsided pad' },
   { N: 2, C: 5, H: 9, W: 9, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [1, 1, 0, 1], groups: 1 }, what: 'pairs: 1 output, 8 wide' },
@@ -306,7 +312,7 @@ const convCases: ConvCase[] = [
   { N: 2, C: 4, H: 7, W: 32, O: 1, kh: 3, kw: 3, p: { stride: [1, 1], pad: [0, 2, 0, 0], groups: 1 }, what: 'single output: 30 wide from 32' },
 ];
 // Native conv paths: im2col + GEMM only; with the register-blocked kernels; with the channels-in-lanes kernels too
-// (AVX-512 machines; elsewhere setLanesConv(true) reads false and the third path repeats the second).
+// (AVX-512 or AVX2 + FMA machines; elsewhere setLanesConv(true) reads false and the third path repeats the second).
 const CONV_PATHS = [
   { blocked: false, lanes: false },
   { blocked: true, lanes: false },

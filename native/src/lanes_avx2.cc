@@ -1,0 +1,286 @@
+// Channels-in-lanes convolutions on AVX2 + FMA (16 ymm registers). On these CPUs the register-blocked kernels
+// of blocked_conv.cc (16 output columns in two ymm per accumulator, 8 channels) spill and ran at half the speed of
+// im2col + GEMM, and GEMM itself reaches only 10-25% of peak on the NB201 proxy's 4-16-channel convs (K = 36..144
+// terms per output, one small product per image). Here a register block holds NP output columns x the L * NV
+// output channels of the pass in the lanes (L = 8: ymm; L = 4: xmm, for 4-channel convs): per (input channel,
+// tap), NV weight vectors are loaded and each input value is broadcast once for all of them. The weight gradient
+// puts output channels in the lanes too, with (channel, row, tap) accumulators. Each output sums its terms in a
+// fixed order with FMAs, whatever the thread count (its bits differ from the other paths', never between runs).
+#include "lanes_avx2.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "pool.h"
+#include "x86_intrinsics.h"
+
+namespace gtn {
+
+#if defined(__x86_64__) && defined(__linux__)
+#define GTN_AVX2 __attribute__((target("avx2,fma")))
+
+namespace {
+
+// The two vector widths, as the kernels use them.
+struct Y8 {
+  typedef __m256 V;
+  static constexpr int L = 8;
+  GTN_AVX2 static inline V zero() { return _mm256_setzero_ps(); }
+  GTN_AVX2 static inline V load(const float* p) { return _mm256_loadu_ps(p); }
+  GTN_AVX2 static inline V bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  GTN_AVX2 static inline V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  GTN_AVX2 static inline V add(V a, V b) { return _mm256_add_ps(a, b); }
+  GTN_AVX2 static inline void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+};
+struct X4 {
+  typedef __m128 V;
+  static constexpr int L = 4;
+  GTN_AVX2 static inline V zero() { return _mm_setzero_ps(); }
+  GTN_AVX2 static inline V load(const float* p) { return _mm_loadu_ps(p); }
+  GTN_AVX2 static inline V bcast(const float* p) { return _mm_broadcast_ss(p); }
+  GTN_AVX2 static inline V fma(V a, V b, V c) { return _mm_fmadd_ps(a, b, c); }
+  GTN_AVX2 static inline V add(V a, V b) { return _mm_add_ps(a, b); }
+  GTN_AVX2 static inline void store(float* p, V v) { _mm_storeu_ps(p, v); }
+};
+
+// Output columns per register block: 12 accumulators (NV = 1) or 2 x 6, leaving registers for the weights and
+// the broadcast input.
+constexpr int max_np(int NV) { return NV == 2 ? 6 : 12; }
+
+// out[o][oh][ow0 + p] for p < NP and the B = L * NV channels of block wt ([C][kh][kw][B]); o < nob are written.
+// The window of output (oh, ow) starts at framed row oh, column ow (stride 1).
+template <class I, int NV, int NP>
+GTN_AVX2 void fwd_block(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t kh, int64_t kw,
+                        int64_t oh, int64_t ow0, float* out, int64_t HoWo, int64_t Wo, int64_t nob) {
+  constexpr int B = I::L * NV;
+  typename I::V a[NV][NP];
+  for (int v = 0; v < NV; ++v)
+    for (int p = 0; p < NP; ++p) a[v][p] = I::zero();
+  const float* wv = wt;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < kh; ++i) {
+      const float* xr = xp + (c * Hp + oh + i) * Wp + ow0;
+      for (int64_t j = 0; j < kw; ++j, wv += B) {
+        typename I::V w[NV];
+        for (int v = 0; v < NV; ++v) w[v] = I::load(wv + I::L * v);
+        for (int p = 0; p < NP; ++p) {
+          const typename I::V xb = I::bcast(xr + p + j);
+          for (int v = 0; v < NV; ++v) a[v][p] = I::fma(w[v], xb, a[v][p]);
+        }
+      }
+    }
+  alignas(32) float t[NP][B];
+  for (int p = 0; p < NP; ++p)
+    for (int v = 0; v < NV; ++v) I::store(t[p] + I::L * v, a[v][p]);
+  float* o = out + oh * Wo + ow0;
+  for (int64_t b = 0; b < nob; ++b)
+    for (int p = 0; p < NP; ++p) o[b * HoWo + p] = t[p][b];
+}
+
+template <class I, int NV, int NP>
+void fwd_dispatch(int np, const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t kh, int64_t kw,
+                  int64_t oh, int64_t ow0, float* out, int64_t HoWo, int64_t Wo, int64_t nob) {
+  if constexpr (NP > 1) {
+    if (np < NP) return fwd_dispatch<I, NV, NP - 1>(np, xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
+  }
+  fwd_block<I, NV, NP>(xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
+}
+
+// One framed image [C][Hp][Wp] -> out [O][Ho][Wo]; columns in blocks of at most max_np, as even as possible.
+template <class I, int NV>
+void fwd_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t O, int64_t kh, int64_t kw,
+               int64_t Ho, int64_t Wo, float* out) {
+  constexpr int B = I::L * NV;
+  const int64_t nblk = (Wo + max_np(NV) - 1) / max_np(NV), np = (Wo + nblk - 1) / nblk;
+  for (int64_t ob0 = 0; ob0 < O; ob0 += B) {
+    const float* wblk = wt + (ob0 / B) * C * kh * kw * B;
+    const int64_t nob = std::min<int64_t>(B, O - ob0);
+    for (int64_t oh = 0; oh < Ho; ++oh)
+      for (int64_t ow0 = 0; ow0 < Wo; ow0 += np)
+        fwd_dispatch<I, NV, max_np(NV)>((int)std::min<int64_t>(np, Wo - ow0), xp, C, Hp, Wp, wblk, kh, kw, oh, ow0,
+                                        out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
+  }
+}
+
+// Vectors per block for `lanes` output channels of a pass: 16 -> two ymm, 8 -> one ymm, 4 -> one xmm.
+enum class Width { kY8x2, kY8, kX4 };
+Width width_for(int64_t lanes) { return lanes % 16 == 0 ? Width::kY8x2 : lanes % 8 == 0 ? Width::kY8 : Width::kX4; }
+int64_t block_of(Width w) { return w == Width::kY8x2 ? 16 : w == Width::kY8 ? 8 : 4; }
+
+// Every image of `in` ([N][Ci][H][W]) framed by (top, bottom, left, right) and convolved at stride 1 into
+// out [N][Co][Ho][Wo], with the weights already regrouped by block_weights for blocks of block_of(wd) channels.
+void convolve(const float* in, int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t top, int64_t bottom, int64_t left,
+              int64_t right, const std::vector<float>& wb, int64_t Co, int64_t kh, int64_t kw, Width wd, float* out) {
+  const int64_t Hp = H + top + bottom, Wp = W + left + right, Ho = Hp - kh + 1, Wo = Wp - kw + 1;
+  const bool pad = top || bottom || left || right;
+  auto image = [&](int64_t n) {
+    thread_local std::vector<float> buf;
+    const float* xp = in + n * Ci * H * W;
+    if (pad) {
+      if ((int64_t)buf.size() < Ci * Hp * Wp) buf.resize(Ci * Hp * Wp);
+      frame(xp, Ci, H, W, top, left, Hp, Wp, buf.data());
+      xp = buf.data();
+    }
+    float* o = out + n * Co * Ho * Wo;
+    switch (wd) {
+      case Width::kY8x2: return fwd_image<Y8, 2>(xp, Ci, Hp, Wp, wb.data(), Co, kh, kw, Ho, Wo, o);
+      case Width::kY8: return fwd_image<Y8, 1>(xp, Ci, Hp, Wp, wb.data(), Co, kh, kw, Ho, Wo, o);
+      case Width::kX4: return fwd_image<X4, 1>(xp, Ci, Hp, Wp, wb.data(), Co, kh, kw, Ho, Wo, o);
+    }
+  };
+  if (N >= 2 && num_threads() > 1)
+    parallel_tasks((int)std::min<int64_t>(N, 65535), [&](int t, int nt) {
+      for (int64_t n = t; n < N; n += nt) image(n);
+    });
+  else
+    for (int64_t n = 0; n < N; ++n) image(n);
+}
+
+// The weight gradient, output channels in the lanes: dw[o][c][i][j] = sum over images and output pixels of
+// gy[o][pixel] * x[c][pixel's window + (i, j)]. A register block is NT (c, i) rows x KW taps x L * NV channels;
+// per pixel the channels' gradients (gy transposed to [pixel][O]) are loaded once and each input value broadcast
+// once. Registers sum one image, then are added to `sum` ([NT][KW][B]).
+template <class I, int NV, int NT, int KW>
+GTN_AVX2 void wg_image(const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo, int64_t sh,
+                       int64_t sw, const int64_t* toff, float* sum) {
+  constexpr int B = I::L * NV;
+  typename I::V a[NV][NT][KW];
+  for (int v = 0; v < NV; ++v)
+    for (int t = 0; t < NT; ++t)
+      for (int j = 0; j < KW; ++j) a[v][t][j] = I::zero();
+  for (int64_t oh = 0; oh < Ho; ++oh)
+    for (int64_t ow = 0; ow < Wo; ++ow) {
+      const float* gp = gn + (oh * Wo + ow) * O;
+      typename I::V gv[NV];
+      for (int v = 0; v < NV; ++v) gv[v] = I::load(gp + I::L * v);
+      const float* xb = xn + oh * sh * Wp + ow * sw;
+      for (int t = 0; t < NT; ++t)
+        for (int j = 0; j < KW; ++j) {
+          const typename I::V xv = I::bcast(xb + toff[t] + j);
+          for (int v = 0; v < NV; ++v) a[v][t][j] = I::fma(gv[v], xv, a[v][t][j]);
+        }
+    }
+  for (int t = 0; t < NT; ++t)
+    for (int j = 0; j < KW; ++j)
+      for (int v = 0; v < NV; ++v) {
+        float* s = sum + (t * KW + j) * B + I::L * v;
+        I::store(s, I::add(I::load(s), a[v][t][j]));
+      }
+}
+
+// (c, i) rows per register block: 12 accumulators in all.
+constexpr int wg_nt(int NV, int KW) { return 12 / (NV * KW); }
+
+template <class I, int NV, int KW, int NT>
+void wg_dispatch(int nt, const float* xn, const float* gn, int64_t O, int64_t Wp, int64_t Ho, int64_t Wo, int64_t sh,
+                 int64_t sw, const int64_t* toff, float* sum) {
+  if constexpr (NT > 1) {
+    if (nt < NT) return wg_dispatch<I, NV, KW, NT - 1>(nt, xn, gn, O, Wp, Ho, Wo, sh, sw, toff, sum);
+  }
+  wg_image<I, NV, NT, KW>(xn, gn, O, Wp, Ho, Wo, sh, sw, toff, sum);
+}
+
+template <class I, int NV, int KW>
+void weight_grad(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  const int64_t Hp = g.H + g.pt + g.pb, Wp = g.W + g.pl + g.pr, P = g.Ho * g.Wo, O = g.O, T = g.C * g.kh;
+  std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gt((size_t)(g.N * P * O));
+  parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
+      const float* gs = gy + n * O * P;
+      float* gd = gt.data() + n * P * O;
+      for (int64_t o = 0; o < O; ++o)
+        for (int64_t p = 0; p < P; ++p) gd[p * O + o] = gs[o * P + p];
+    }
+  });
+  // Tasks: (output block of B channels, chunk of (c, i) blocks), at least four per pool thread when there is
+  // enough; a task walks the images in order and, for each, all of its (c, i) blocks while the image is in L1.
+  // Every dw element sums its terms in (image, row, column) order, whatever the partition.
+  constexpr int B = I::L * NV, kNT = wg_nt(NV, KW);
+  const int64_t tblocks = (T + kNT - 1) / kNT, oblocks = O / B;
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(tblocks, (4 * num_threads() + oblocks - 1) / oblocks));
+  const int64_t per = (tblocks + chunks - 1) / chunks;
+  parallel_for(chunks * oblocks, 1, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t ob0 = (b % oblocks) * B, tb0 = (b / oblocks) * per, tb1 = std::min(tblocks, tb0 + per);
+      if (tb0 >= tb1) continue;
+      std::vector<float> sum((size_t)((tb1 - tb0) * kNT * KW * B), 0.f);
+      std::vector<int64_t> toff((size_t)((tb1 - tb0) * kNT));
+      for (int64_t t = tb0 * kNT; t < std::min(T, tb1 * kNT); ++t) toff[t - tb0 * kNT] = (t / g.kh * Hp + t % g.kh) * Wp;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const float* xn = xp.data() + n * g.C * Hp * Wp;
+        const float* gn = gt.data() + n * P * O + ob0;
+        for (int64_t tb = tb0; tb < tb1; ++tb) {
+          const int64_t q = tb - tb0, nt = std::min<int64_t>(kNT, T - tb * kNT);
+          wg_dispatch<I, NV, KW, kNT>((int)nt, xn, gn, O, Wp, g.Ho, g.Wo, g.sh, g.sw, toff.data() + q * kNT,
+                                      sum.data() + q * kNT * KW * B);
+        }
+      }
+      for (int64_t t = tb0 * kNT; t < std::min(T, tb1 * kNT); ++t)
+        for (int64_t j = 0; j < KW; ++j)
+          for (int64_t o = 0; o < B; ++o) dw[(ob0 + o) * T * KW + t * KW + j] = sum[((t - tb0 * kNT) * KW + j) * B + o];
+    }
+  });
+}
+
+template <int KW>
+void weight_grad_width(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  switch (width_for(g.O)) {
+    case Width::kY8x2: return weight_grad<Y8, 2, KW>(x, gy, dw, g);
+    case Width::kY8: return weight_grad<Y8, 1, KW>(x, gy, dw, g);
+    case Width::kX4: return weight_grad<X4, 1, KW>(x, gy, dw, g);
+  }
+}
+
+bool cpu_ok() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f");
+  return ok;
+}
+
+}  // namespace
+
+bool lanes_avx2_on() { return cpu_ok() && lanes_conv_switch(); }
+
+bool lanes_avx2_applies(const ConvGeom& g, ConvPass pass) {
+  if (!lanes_avx2_on() || !blocked_conv_enabled() || g.G != 1) return false;
+  const bool framed = g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
+  if (!framed || g.kh > 7 || g.kw > 7) return false;
+  const bool unit = g.sh == 1 && g.sw == 1;
+  // 1x1 convs: a few FMAs per output between its scattered stores; im2col + GEMM is as fast or faster there
+  // (the weight gradient's kernel is not: 5.3 vs 3.2 GFLOP/s at 4 channels, 32x32, batch 32).
+  const bool taps = g.kh * g.kw > 1;
+  switch (pass) {
+    case ConvPass::kForward: return unit && taps && g.O % 4 == 0 && g.O <= 64 && g.C <= 64;
+    case ConvPass::kInputGrad: return unit && taps && g.C % 4 == 0 && g.C <= 64 && g.O <= 64;
+    case ConvPass::kWeightGrad: return g.O % 4 == 0 && g.O <= 64 && g.C <= 64 && (g.kw == 1 || g.kw == 3);
+  }
+  return false;
+}
+
+void lanes_avx2_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
+  const Width wd = width_for(g.O);
+  convolve(x, g.N, g.C, g.H, g.W, g.pt, g.pb, g.pl, g.pr, block_weights(w, g.O, g.C, g.kh, g.kw, false, block_of(wd)), g.O,
+           g.kh, g.kw, wd, out);
+}
+
+void lanes_avx2_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
+  // dx = gy convolved with the flipped, transposed weights over a frame of k-1-pad on each side.
+  const Width wd = width_for(g.C);
+  convolve(gy, g.N, g.O, g.Ho, g.Wo, g.kh - 1 - g.pt, g.kh - 1 - g.pb, g.kw - 1 - g.pl, g.kw - 1 - g.pr,
+           block_weights(w, g.O, g.C, g.kh, g.kw, true, block_of(wd)), g.C, g.kh, g.kw, wd, dx);
+}
+
+void lanes_avx2_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  if (g.kw == 1) return weight_grad_width<1>(x, gy, dw, g);
+  weight_grad_width<3>(x, gy, dw, g);
+}
+
+#else
+bool lanes_avx2_on() { return false; }
+bool lanes_avx2_applies(const ConvGeom&, ConvPass) { return false; }
+void lanes_avx2_forward(const float*, const float*, float*, const ConvGeom&) {}
+void lanes_avx2_backward_input(const float*, const float*, float*, const ConvGeom&) {}
+void lanes_avx2_backward_weight(const float*, const float*, float*, const ConvGeom&) {}
+#endif
+
+}  // namespace gtn
