@@ -102,17 +102,71 @@ void fwd_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* 
   }
 }
 
-// Vectors per block for `lanes` output channels of a pass: 16 -> two ymm, 8 -> one ymm, 4 -> one xmm.
-enum class Width { kY8x2, kY8, kX4 };
-Width width_for(int64_t lanes) { return lanes % 16 == 0 ? Width::kY8x2 : lanes % 8 == 0 ? Width::kY8 : Width::kX4; }
+// Blocks of 4 channels (4-channel NB201 stages) fill only half a ymm with channels; there the lanes hold 8 output
+// columns instead, and a register block is 4 channels x NC column vectors: per (input channel, tap), NC input
+// vectors are loaded and each of the 4 weights broadcast once. Rows are framed to whole vectors (zeros past the
+// image); `ncols` of the block's 8 * NC columns are stored.
+template <int NC>
+GTN_AVX2 void cols_block(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t kh, int64_t kw,
+                         int64_t oh, int64_t ow0, float* out, int64_t HoWo, int64_t Wo, int64_t nob, int64_t ncols) {
+  __m256 a[4][NC];
+  for (int b = 0; b < 4; ++b)
+    for (int v = 0; v < NC; ++v) a[b][v] = _mm256_setzero_ps();
+  const float* wv = wt;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < kh; ++i) {
+      const float* xr = xp + (c * Hp + oh + i) * Wp + ow0;
+      for (int64_t j = 0; j < kw; ++j, wv += 4) {
+        __m256 x[NC];
+        for (int v = 0; v < NC; ++v) x[v] = _mm256_loadu_ps(xr + j + 8 * v);
+        for (int b = 0; b < 4; ++b) {
+          const __m256 w = _mm256_broadcast_ss(wv + b);
+          for (int v = 0; v < NC; ++v) a[b][v] = _mm256_fmadd_ps(w, x[v], a[b][v]);
+        }
+      }
+    }
+  float* o = out + oh * Wo + ow0;
+  for (int64_t b = 0; b < nob; ++b)
+    for (int v = 0; v < NC; ++v) {
+      const int64_t n = std::min<int64_t>(8, ncols - 8 * v);
+      if (n == 8) {
+        _mm256_storeu_ps(o + b * HoWo + 8 * v, a[b][v]);
+      } else if (n > 0) {
+        alignas(32) float t[8];
+        _mm256_store_ps(t, a[b][v]);
+        std::copy(t, t + n, o + b * HoWo + 8 * v);
+      }
+    }
+}
+
+// One image framed to rows of whole vectors -> out [O][Ho][Wo], blocks of 4 channels, 16 columns at a time.
+void cols_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t O, int64_t kh, int64_t kw,
+                int64_t Ho, int64_t Wo, float* out) {
+  for (int64_t ob0 = 0; ob0 < O; ob0 += 4) {
+    const float* wblk = wt + (ob0 / 4) * C * kh * kw * 4;
+    const int64_t nob = std::min<int64_t>(4, O - ob0);
+    for (int64_t oh = 0; oh < Ho; ++oh)
+      for (int64_t ow0 = 0; ow0 < Wo; ow0 += 16) {
+        const int64_t n = std::min<int64_t>(16, Wo - ow0);
+        if (n > 8) cols_block<2>(xp, C, Hp, Wp, wblk, kh, kw, oh, ow0, out + ob0 * Ho * Wo, Ho * Wo, Wo, nob, n);
+        else cols_block<1>(xp, C, Hp, Wp, wblk, kh, kw, oh, ow0, out + ob0 * Ho * Wo, Ho * Wo, Wo, nob, n);
+      }
+  }
+}
+
+// Vectors per block for `lanes` output channels of a pass: 16 -> two ymm, 8 -> one ymm, 4 -> columns in the lanes.
+enum class Width { kY8x2, kY8, kCols };
+Width width_for(int64_t lanes) { return lanes % 16 == 0 ? Width::kY8x2 : lanes % 8 == 0 ? Width::kY8 : Width::kCols; }
 int64_t block_of(Width w) { return w == Width::kY8x2 ? 16 : w == Width::kY8 ? 8 : 4; }
 
 // Every image of `in` ([N][Ci][H][W]) framed by (top, bottom, left, right) and convolved at stride 1 into
 // out [N][Co][Ho][Wo], with the weights already regrouped by block_weights for blocks of block_of(wd) channels.
 void convolve(const float* in, int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t top, int64_t bottom, int64_t left,
               int64_t right, const std::vector<float>& wb, int64_t Co, int64_t kh, int64_t kw, Width wd, float* out) {
-  const int64_t Hp = H + top + bottom, Wp = W + left + right, Ho = Hp - kh + 1, Wo = Wp - kw + 1;
-  const bool pad = top || bottom || left || right;
+  const int64_t Hp = H + top + bottom, Ho = Hp - kh + 1, Wo = W + left + right - kw + 1;
+  // The columns kernel reads whole vectors of 8 output columns: its rows are framed to that width.
+  const int64_t Wp = wd == Width::kCols ? (Wo + 7) / 8 * 8 + kw - 1 : W + left + right;
+  const bool pad = top || bottom || Wp != W;
   auto image = [&](int64_t n) {
     thread_local std::vector<float> buf;
     const float* xp = in + n * Ci * H * W;
@@ -125,7 +179,7 @@ void convolve(const float* in, int64_t N, int64_t Ci, int64_t H, int64_t W, int6
     switch (wd) {
       case Width::kY8x2: return fwd_image<Y8, 2>(xp, Ci, Hp, Wp, wb.data(), Co, kh, kw, Ho, Wo, o);
       case Width::kY8: return fwd_image<Y8, 1>(xp, Ci, Hp, Wp, wb.data(), Co, kh, kw, Ho, Wo, o);
-      case Width::kX4: return fwd_image<X4, 1>(xp, Ci, Hp, Wp, wb.data(), Co, kh, kw, Ho, Wo, o);
+      case Width::kCols: return cols_image(xp, Ci, Hp, Wp, wb.data(), Co, kh, kw, Ho, Wo, o);
     }
   };
   if (N >= 2 && num_threads() > 1)
@@ -223,12 +277,95 @@ void weight_grad(const float* x, const float* gy, float* dw, const ConvGeom& g) 
   });
 }
 
+// The weight gradient of stride-1 convs with 4-channel blocks, columns in the lanes: per vector of 8 output
+// columns, the gradients of 2 output channels are loaded once and each of NI (c, i) rows' KW shifted input
+// vectors once (2 x NI x KW accumulators: 12). Rows are framed to whole vectors, gy with zero columns past Wo.
+// Each lane sums its (image, row, column vector) terms in order; the 8 lanes are added in order at the end.
+template <int KW, int NI>
+GTN_AVX2 void wgc_rows(const float* xn, const float* g0, int64_t Ho, int64_t Wp, int64_t WoP, int64_t plane,
+                       const int64_t* toff, float* acc) {
+  __m256 a[2][NI][KW];
+  for (int b = 0; b < 2; ++b)
+    for (int t = 0; t < NI; ++t)
+      for (int j = 0; j < KW; ++j) a[b][t][j] = _mm256_loadu_ps(acc + ((b * NI + t) * KW + j) * 8);
+  for (int64_t oh = 0; oh < Ho; ++oh)
+    for (int64_t ow0 = 0; ow0 < WoP; ow0 += 8) {
+      const __m256 gv0 = _mm256_loadu_ps(g0 + oh * WoP + ow0), gv1 = _mm256_loadu_ps(g0 + plane + oh * WoP + ow0);
+      for (int t = 0; t < NI; ++t) {
+        const float* xr = xn + toff[t] + oh * Wp + ow0;
+        for (int j = 0; j < KW; ++j) {
+          const __m256 xv = _mm256_loadu_ps(xr + j);
+          a[0][t][j] = _mm256_fmadd_ps(gv0, xv, a[0][t][j]);
+          a[1][t][j] = _mm256_fmadd_ps(gv1, xv, a[1][t][j]);
+        }
+      }
+    }
+  for (int b = 0; b < 2; ++b)
+    for (int t = 0; t < NI; ++t)
+      for (int j = 0; j < KW; ++j) _mm256_storeu_ps(acc + ((b * NI + t) * KW + j) * 8, a[b][t][j]);
+}
+
+template <int KW, int NI>
+void wgc_dispatch(int ni, const float* xn, const float* g0, int64_t Ho, int64_t Wp, int64_t WoP, int64_t plane,
+                  const int64_t* toff, float* acc) {
+  if constexpr (NI > 1) {
+    if (ni < NI) return wgc_dispatch<KW, NI - 1>(ni, xn, g0, Ho, Wp, WoP, plane, toff, acc);
+  }
+  wgc_rows<KW, NI>(xn, g0, Ho, Wp, WoP, plane, toff, acc);
+}
+
+template <int KW>
+void weight_grad_cols(const float* x, const float* gy, float* dw, const ConvGeom& g) {
+  constexpr int NI = 6 / KW;
+  const int64_t WoP = (g.Wo + 7) / 8 * 8, Hp = g.H + g.pt + g.pb, Wp = WoP + KW - 1, T = g.C * g.kh;
+  std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gp((size_t)(g.N * g.O * g.Ho * WoP));
+  parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
+      frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, 0, 0, g.Ho, WoP, gp.data() + n * g.O * g.Ho * WoP);
+    }
+  });
+  // Tasks: (pair of output channels, chunk of row blocks); images in order within a task.
+  const int64_t pairs = g.O / 2, rblocks = (T + NI - 1) / NI;
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(rblocks, (4 * num_threads() + pairs - 1) / pairs));
+  const int64_t per = (rblocks + chunks - 1) / chunks;
+  parallel_for(chunks * pairs, 1, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t o0 = (b % pairs) * 2, rb0 = (b / pairs) * per, rb1 = std::min(rblocks, rb0 + per);
+      if (rb0 >= rb1) continue;
+      const int64_t t0 = rb0 * NI, t1 = std::min(T, rb1 * NI);
+      std::vector<float> acc((size_t)((rb1 - rb0) * 2 * NI * KW * 8), 0.f);
+      std::vector<int64_t> toff((size_t)((rb1 - rb0) * NI), 0);
+      for (int64_t t = t0; t < t1; ++t) toff[t - t0] = (t / g.kh * Hp + t % g.kh) * Wp;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const float* xn = xp.data() + n * g.C * Hp * Wp;
+        const float* g0 = gp.data() + (n * g.O + o0) * g.Ho * WoP;
+        for (int64_t rb = rb0; rb < rb1; ++rb)
+          wgc_dispatch<KW, NI>((int)std::min<int64_t>(NI, T - rb * NI), xn, g0, g.Ho, Wp, WoP, g.Ho * WoP,
+                               toff.data() + (rb - rb0) * NI, acc.data() + (rb - rb0) * 2 * NI * KW * 8);
+      }
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t rb = (t - t0) / NI, q = (t - t0) % NI, ni = std::min<int64_t>(NI, T - (rb0 + rb) * NI);
+        for (int64_t bo = 0; bo < 2; ++bo)
+          for (int64_t j = 0; j < KW; ++j) {
+            const float* l = acc.data() + rb * 2 * NI * KW * 8 + ((bo * ni + q) * KW + j) * 8;
+            float sum = 0.f;
+            for (int k = 0; k < 8; ++k) sum += l[k];
+            dw[(o0 + bo) * T * KW + t * KW + j] = sum;
+          }
+      }
+    }
+  });
+}
+
 template <int KW>
 void weight_grad_width(const float* x, const float* gy, float* dw, const ConvGeom& g) {
   switch (width_for(g.O)) {
     case Width::kY8x2: return weight_grad<Y8, 2, KW>(x, gy, dw, g);
     case Width::kY8: return weight_grad<Y8, 1, KW>(x, gy, dw, g);
-    case Width::kX4: return weight_grad<X4, 1, KW>(x, gy, dw, g);
+    case Width::kCols:
+      if (g.sh == 1 && g.sw == 1) return weight_grad_cols<KW>(x, gy, dw, g);
+      return weight_grad<X4, 1, KW>(x, gy, dw, g);
   }
 }
 
