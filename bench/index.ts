@@ -3,7 +3,7 @@
 // median seconds of one GTN meta-step, the FLOPs its kernels counted, GFLOP/s and fraction of peak, next to the
 // PyTorch twin (bench/torch_meta_step.py, Debian's python3-torch on OpenBLAS) with the same thread count, and the
 // peak RSS with checkpointing on and off.
-//   npm run bench -- [--json] [--quick] [--workloads a,b] [--repeats N] [--threads N] [--no-torch] [--no-openblas]
+//   npm run bench -- [--json] [--quick] [--kernels-only] [--workloads a,b] [--repeats N] [--threads N] [--no-torch] [--no-openblas]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,8 +26,9 @@ const program = new Command()
   .option('--no-openblas', 'skip the PyTorch twin on OpenBLAS')
   .option('--torch-reference-blas', "also run the twin on the system's default libblas.so.3 (Debian: the slow reference BLAS)")
   .option('--no-memory', 'skip the checkpointed (memory) runs')
+  .option('--kernels-only', 'only the peak, sgemm and convolution kernel lines')
   .parse(process.argv);
-const o = program.opts<{ json?: boolean; quick?: boolean; workloads?: string; repeats: string; threads?: string; torch: boolean; openblas: boolean; torchReferenceBlas?: boolean; memory: boolean; torchOpenblas?: string }>();
+const o = program.opts<{ json?: boolean; quick?: boolean; workloads?: string; repeats: string; threads?: string; torch: boolean; openblas: boolean; torchReferenceBlas?: boolean; memory: boolean; torchOpenblas?: string; kernelsOnly?: boolean }>();
 
 const threads = o.threads ? Number(o.threads) : undefined;
 const env = { ...process.env, ...(threads ? { GTN_THREADS: String(threads) } : {}) };
@@ -45,6 +46,8 @@ for (const r of benchConv({ threads })) {
   const pk = (peak as { gflops: number }).gflops;
   emit({ bench: 'conv', ...r, fractionOfPeak: r.gflops / pk }, `conv ${r.name.padEnd(36)} ${r.op.padEnd(14)} ${r.path.padEnd(7)} ${r.gflops.toFixed(1).padStart(7)} GFLOP/s (${((100 * r.gflops) / pk).toFixed(0)}% of peak)`);
 }
+
+if (o.kernelsOnly) process.exit(0);
 
 // 2. data
 for (const r of await benchData()) emit({ bench: 'data', ...r }, `data ${JSON.stringify(r)}`);

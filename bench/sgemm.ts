@@ -245,6 +245,11 @@ export const CONV_SHAPES: ConvShape[] = [
   conv('nb201 8->8 32x32 b32', [32, 8, 32, 32], [8, 8, 3, 3]),
   conv('nb201 16->16 16x16 b32', [32, 16, 16, 16], [16, 16, 3, 3]),
   conv('nb201 32->32 8x8 b32', [32, 32, 8, 8], [32, 32, 3, 3]),
+  // NB201, C = 4 (the full-depth proxy network, N = 5): 4-channel blocks take the columns-in-lanes kernels on AVX2
+  conv('nb201 4->4 32x32 b32', [32, 4, 32, 32], [4, 4, 3, 3]),
+  conv('nb201 8->8 16x16 b32', [32, 8, 16, 16], [8, 8, 3, 3]),
+  conv('nb201 16->16 8x8 b32', [32, 16, 8, 8], [16, 16, 3, 3]),
+  conv('nb201 4->4 1x1 32x32 b32', [32, 4, 32, 32], [4, 4, 1, 1], 0),
   // stride 2: the CIFAR learner's and NB201's reductions
   conv('cifar learner 16->32 32x32 s2 b64', [64, 16, 32, 32], [32, 16, 3, 3], 1, 2),
   conv('cifar learner 32->64 16x16 s2 b64', [64, 32, 16, 16], [64, 32, 3, 3], 1, 2),

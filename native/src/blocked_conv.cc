@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "lanes_weight_grad.h"
 #include "pool.h"
 #include "x86_intrinsics.h"
 
@@ -371,43 +372,11 @@ __attribute__((target("avx512f"))) void transpose_cb(const float* src, int64_t r
 
 template <int NV>
 void weight_grad_cb(const float* x, const float* gy, float* dw, const ConvGeom& g) {
-  const int64_t Hp = g.H + g.pt + g.pb, Wp = g.W + g.pl + g.pr, P = g.Ho * g.Wo, O = g.O, T = g.C * g.kh;
-  std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gt((size_t)(g.N * P * O));
-  parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n) {
-      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
-      const float* gs = gy + n * O * P;
-      float* gd = gt.data() + n * P * O;
-      transpose_cb(gs, O, P, gd);
-    }
-  });
-  // Tasks: (output block of B channels, chunk of (c, i) blocks), at least four per pool thread when there is enough.
   constexpr int B = 16 * NV, kNT = wg_nt(NV);
-  const int64_t tblocks = (T + kNT - 1) / kNT, oblocks = O / B;
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(tblocks, (4 * num_threads() + oblocks - 1) / oblocks));
-  const int64_t per = (tblocks + chunks - 1) / chunks;
-  parallel_for(chunks * oblocks, 1, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t ob0 = (b % oblocks) * B, tb0 = (b / oblocks) * per, tb1 = std::min(tblocks, tb0 + per);
-      if (tb0 >= tb1) continue;
-      std::vector<float> sum((size_t)((tb1 - tb0) * kNT * 3 * B), 0.f);
-      std::vector<int64_t> toff((size_t)((tb1 - tb0) * kNT));
-      for (int64_t t = tb0 * kNT; t < std::min(T, tb1 * kNT); ++t)
-        toff[t - tb0 * kNT] = (t / g.kh * Hp + t % g.kh) * Wp;
-      for (int64_t n = 0; n < g.N; ++n) {
-        const float* xn = xp.data() + n * g.C * Hp * Wp;
-        const float* gn = gt.data() + n * P * O + ob0;
-        for (int64_t tb = tb0; tb < tb1; ++tb) {
-          const int64_t q = tb - tb0, nt = std::min<int64_t>(kNT, T - tb * kNT);
-          wg_dispatch<NV, kNT>((int)nt, xn, gn, O, Wp, g.Ho, g.Wo, g.sh, g.sw, toff.data() + q * kNT,
-                               sum.data() + q * kNT * 3 * B);
-        }
-      }
-      for (int64_t t = tb0 * kNT; t < std::min(T, tb1 * kNT); ++t)
-        for (int64_t j = 0; j < 3; ++j)
-          for (int64_t o = 0; o < B; ++o) dw[(ob0 + o) * T * 3 + t * 3 + j] = sum[((t - tb0 * kNT) * 3 + j) * B + o];
-    }
-  });
+  lanes_weight_grad(x, gy, dw, g, B, kNT, 3, transpose_cb,
+                    [&](int nt, const float* xn, const float* gn, int64_t Wp, const int64_t* toff, float* sum) {
+                      wg_dispatch<NV, kNT>(nt, xn, gn, g.O, Wp, g.Ho, g.Wo, g.sh, g.sw, toff, sum);
+                    });
 }
 
 // The weight gradient of a 3x3 conv with one channel on either side (a first layer on grey images, a generator's

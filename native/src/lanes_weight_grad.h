@@ -1,0 +1,54 @@
+// The driver of the channels-in-lanes weight gradients (AVX-512: blocked_conv.cc; AVX2: lanes_avx2.cc). Inputs
+// are framed and gy transposed to [pixel][O] per image; tasks are (output block of B channels, chunk of (c, i)
+// blocks of NT rows), at least four per pool thread when there is enough. A task walks the images in order and,
+// for each, all of its (c, i) blocks while that image's gradients sit in L1; `block` adds one image's terms for
+// one (c, i) block to its sums ([NT][KW][B]). Every dw element sums its terms in (image, row, column) order,
+// whatever the partition.
+#pragma once
+#include <algorithm>
+#include <vector>
+
+#include "blocked_conv.h"
+#include "pool.h"
+
+namespace gtn {
+
+// transpose(src [O][P], O, P, dst [P][O]); block(nt, xn (framed image), gn (its gradients, at the block's first
+// channel), Wp, toff (nt row offsets into xn), sum).
+template <class Transpose, class Block>
+void lanes_weight_grad(const float* x, const float* gy, float* dw, const ConvGeom& g, int64_t B, int64_t NT, int64_t KW,
+                       Transpose transpose, Block block) {
+  const int64_t Hp = g.H + g.pt + g.pb, Wp = g.W + g.pl + g.pr, P = g.Ho * g.Wo, O = g.O, T = g.C * g.kh;
+  std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gt((size_t)(g.N * P * O));
+  parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
+      transpose(gy + n * O * P, O, P, gt.data() + n * P * O);
+    }
+  });
+  const int64_t tblocks = (T + NT - 1) / NT, oblocks = O / B;
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(tblocks, (4 * num_threads() + oblocks - 1) / oblocks));
+  const int64_t per = (tblocks + chunks - 1) / chunks;
+  parallel_for(chunks * oblocks, 1, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t ob0 = (b % oblocks) * B, tb0 = (b / oblocks) * per, tb1 = std::min(tblocks, tb0 + per);
+      if (tb0 >= tb1) continue;
+      std::vector<float> sum((size_t)((tb1 - tb0) * NT * KW * B), 0.f);
+      std::vector<int64_t> toff((size_t)((tb1 - tb0) * NT));
+      for (int64_t t = tb0 * NT; t < std::min(T, tb1 * NT); ++t) toff[t - tb0 * NT] = (t / g.kh * Hp + t % g.kh) * Wp;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const float* xn = xp.data() + n * g.C * Hp * Wp;
+        const float* gn = gt.data() + n * P * O + ob0;
+        for (int64_t tb = tb0; tb < tb1; ++tb) {
+          const int64_t q = tb - tb0;
+          block((int)std::min<int64_t>(NT, T - tb * NT), xn, gn, Wp, toff.data() + q * NT, sum.data() + q * NT * KW * B);
+        }
+      }
+      for (int64_t t = tb0 * NT; t < std::min(T, tb1 * NT); ++t)
+        for (int64_t j = 0; j < KW; ++j)
+          for (int64_t o = 0; o < B; ++o) dw[(ob0 + o) * T * KW + t * KW + j] = sum[((t - tb0 * NT) * KW + j) * B + o];
+    }
+  });
+}
+
+}  // namespace gtn
