@@ -359,10 +359,13 @@ bool lanes_avx2_applies(const ConvGeom& g, ConvPass pass) {
   // 1x1 convs: a few FMAs per output between its scattered stores; im2col + GEMM is as fast or faster there
   // (the weight gradient's kernel is not: 5.3 vs 3.2 GFLOP/s at 4 channels, 32x32, batch 32).
   const bool taps = g.kh * g.kw > 1;
+  // Measured against im2col + GEMM (`npm run bench -- --kernels-only`): the forward and input-gradient kernels
+  // win up to 32 channels a side and lose from 64 (MNIST's 32 -> 64 at 14x14: 87 vs 103 GFLOP/s), and with a single
+  // input channel (9 terms per output) tie; the weight gradient wins from 3 input channels, not at 1 (14 vs 20).
   switch (pass) {
-    case ConvPass::kForward: return unit && taps && g.O % 4 == 0 && g.O <= 64 && g.C <= 64;
-    case ConvPass::kInputGrad: return unit && taps && g.C % 4 == 0 && g.C <= 64 && g.O <= 64;
-    case ConvPass::kWeightGrad: return g.O % 4 == 0 && g.O <= 64 && g.C <= 64 && (g.kw == 1 || g.kw == 3);
+    case ConvPass::kForward: return unit && taps && g.O % 4 == 0 && g.O <= 32 && g.C <= 32 && g.C * g.kh * g.kw >= 16;
+    case ConvPass::kInputGrad: return unit && taps && g.C % 4 == 0 && g.C <= 32 && g.O <= 32;
+    case ConvPass::kWeightGrad: return g.O % 4 == 0 && g.O <= 64 && g.C >= 3 && g.C <= 64 && (g.kw == 1 || g.kw == 3);
   }
   return false;
 }
