@@ -107,6 +107,8 @@ void forward_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const flo
 
 std::atomic<int> lanes_mode{-1};  // -1: not yet read from GTN_LANES_CONV
 
+bool cpu_has_avx512() { return __builtin_cpu_supports("avx512f"); }
+
 // Whether the channels-in-lanes kernels run: the CPU has AVX-512 and GTN_LANES_CONV=0 / setLanesConv did not
 // turn them off (the bench's A/B against the kernels they replace).
 bool lanes_on() {
@@ -535,6 +537,7 @@ void so_backward_input(const float* gy, const float* w, float* dx, const ConvGeo
 }
 #else
 bool lanes_on() { return false; }
+bool cpu_has_avx512() { return false; }
 std::atomic<int> lanes_mode{0};
 bool wg_cb_applies(const ConvGeom&) { return false; }
 bool wg_pairs_applies(const ConvGeom&) { return false; }
@@ -667,6 +670,11 @@ bool blocked_conv_applies(const ConvGeom& g, ConvPass pass) {
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
   const bool framed = g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw;
   if (weight && enabled() && (wg_cb_applies(g) || wg_pairs_applies(g))) return true;
+  // Without AVX-512 the blocked weight gradient's accumulators spill: at one input channel (MNIST's first layer) it
+  // ran at a third of im2col + GEMM's speed (7 vs 23 GFLOP/s; two channels go to GEMM alike, unmeasured; from 3,
+  // lanes_avx2.cc takes over).
+  static const bool avx512 = cpu_has_avx512();
+  if (weight && g.C < 3 && !avx512) return false;
   // Strided passes (NB201's and the CIFAR learner's reductions; im2col + GEMM reached 15-35% of peak on them):
   // the input gradient by phases, the forward pass on the channels-in-lanes kernel.
   if (pass == ConvPass::kInputGrad && (g.sh > 1 || g.sw > 1)) return enabled() && input_grad_strided_applies(g);
