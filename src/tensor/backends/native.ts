@@ -44,7 +44,7 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Register-blocked direct convolutions for stride-1 convs with few channels on or off; returns the mode now. */
   setBlockedConv(on: boolean): boolean;
-  /** The channels-in-lanes convolutions (AVX-512) on or off; returns whether they run now (false without AVX-512). */
+  /** The channels-in-lanes convolutions (AVX-512, or AVX2 + FMA) on or off; returns whether they run now (false on other CPUs). */
   setLanesConv(on: boolean): boolean;
   /** gc() once per `mib` MiB of outputs (outputs uncounted by V8's own schedule); 0 restores V8's schedule. */
   setGcBudget(gc: (() => void) | null, mib: number): number;
