@@ -170,16 +170,11 @@ void cb_dispatch(int np, const float* xp, int64_t C, int64_t Hp, int64_t Wp, con
 template <int NV, int SW>
 void forward_image_cb(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t O, int64_t kh,
                       int64_t kw, int64_t sh, int64_t Ho, int64_t Wo, float* out) {
-  constexpr int B = 16 * NV;
-  const int64_t nblk = (Wo + max_np(NV) - 1) / max_np(NV), np = (Wo + nblk - 1) / nblk;
-  for (int64_t ob0 = 0; ob0 < O; ob0 += B) {
-    const float* wblk = wt + (ob0 / B) * C * kh * kw * B;
-    const int64_t nob = std::min<int64_t>(B, O - ob0);
-    for (int64_t oh = 0; oh < Ho; ++oh)
-      for (int64_t ow0 = 0; ow0 < Wo; ow0 += np)
-        cb_dispatch<NV, max_np(NV), SW>((int)std::min<int64_t>(np, Wo - ow0), xp, C, Hp, Wp, wblk, kh, kw, sh, oh, ow0,
-                                    out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
-  }
+  for_each_lanes_block(wt, C * kh * kw, O, 16 * NV, Ho, Wo, max_np(NV),
+                       [&](const float* wblk, int64_t ob0, int64_t nob, int64_t oh, int64_t ow0, int64_t np) {
+                         cb_dispatch<NV, max_np(NV), SW>((int)np, xp, C, Hp, Wp, wblk, kh, kw, sh, oh, ow0,
+                                                         out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
+                       });
 }
 
 // The input gradient of a strided conv with input channels in the lanes, by phases: dx[c][h][w] sums

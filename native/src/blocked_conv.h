@@ -25,6 +25,21 @@ void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64
 // w'[c][o][kh-1-i][kw-1-j] = w[o][c][i][j]) regrouped as [O/B][C'][kh][kw][B] (zeros past O).
 std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip, int64_t B);
 
+// The register blocks of a channels-in-lanes forward pass over one image: blocks of B output channels (nob of them
+// valid; their weights at wt + (ob0 / B) * taps * B), every output row, and the row's columns in blocks of at most
+// max_np, as even as possible (28 -> 14 + 14). block(wblk, ob0, nob, oh, ow0, np).
+template <class Block>
+void for_each_lanes_block(const float* wt, int64_t taps, int64_t O, int64_t B, int64_t Ho, int64_t Wo, int64_t max_np,
+                          Block block) {
+  const int64_t nblk = (Wo + max_np - 1) / max_np, np = (Wo + nblk - 1) / nblk;
+  for (int64_t ob0 = 0; ob0 < O; ob0 += B) {
+    const float* wblk = wt + (ob0 / B) * taps * B;
+    const int64_t nob = O - ob0 < B ? O - ob0 : B;
+    for (int64_t oh = 0; oh < Ho; ++oh)
+      for (int64_t ow0 = 0; ow0 < Wo; ow0 += np) block(wblk, ob0, nob, oh, ow0, Wo - ow0 < np ? Wo - ow0 : np);
+  }
+}
+
 enum class ConvPass { kForward, kInputGrad, kWeightGrad };
 
 // Whether the blocked kernels handle this pass of this geometry and are the faster path for it (stride 1, one

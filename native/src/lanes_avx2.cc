@@ -87,20 +87,15 @@ void fwd_dispatch(int np, const float* xp, int64_t C, int64_t Hp, int64_t Wp, co
   fwd_block<I, NV, NP>(xp, C, Hp, Wp, wt, kh, kw, oh, ow0, out, HoWo, Wo, nob);
 }
 
-// One framed image [C][Hp][Wp] -> out [O][Ho][Wo]; columns in blocks of at most max_np, as even as possible.
+// One framed image [C][Hp][Wp] -> out [O][Ho][Wo].
 template <class I, int NV>
 void fwd_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wt, int64_t O, int64_t kh, int64_t kw,
                int64_t Ho, int64_t Wo, float* out) {
-  constexpr int B = I::L * NV;
-  const int64_t nblk = (Wo + max_np(NV) - 1) / max_np(NV), np = (Wo + nblk - 1) / nblk;
-  for (int64_t ob0 = 0; ob0 < O; ob0 += B) {
-    const float* wblk = wt + (ob0 / B) * C * kh * kw * B;
-    const int64_t nob = std::min<int64_t>(B, O - ob0);
-    for (int64_t oh = 0; oh < Ho; ++oh)
-      for (int64_t ow0 = 0; ow0 < Wo; ow0 += np)
-        fwd_dispatch<I, NV, max_np(NV)>((int)std::min<int64_t>(np, Wo - ow0), xp, C, Hp, Wp, wblk, kh, kw, oh, ow0,
-                                        out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
-  }
+  for_each_lanes_block(wt, C * kh * kw, O, I::L * NV, Ho, Wo, max_np(NV),
+                       [&](const float* wblk, int64_t ob0, int64_t nob, int64_t oh, int64_t ow0, int64_t np) {
+                         fwd_dispatch<I, NV, max_np(NV)>((int)np, xp, C, Hp, Wp, wblk, kh, kw, oh, ow0,
+                                                         out + ob0 * Ho * Wo, Ho * Wo, Wo, nob);
+                       });
 }
 
 // Blocks of 4 channels (4-channel NB201 stages) fill only half a ymm with channels; there the lanes hold 8 output
