@@ -112,7 +112,7 @@ bool cpu_has_avx512() { return __builtin_cpu_supports("avx512f"); }
 // Whether the channels-in-lanes kernels run: the CPU has AVX-512 and GTN_LANES_CONV=0 / setLanesConv did not
 // turn them off (the bench's A/B against the kernels they replace).
 bool lanes_on() {
-  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  static const bool cpu = cpu_has_avx512() && __builtin_cpu_supports("fma");
   int m = lanes_mode.load(std::memory_order_relaxed);
   if (m < 0) {
     const char* e = std::getenv("GTN_LANES_CONV");
