@@ -8,7 +8,7 @@ struct ConvGeom {
 };
 
 void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& g);
-void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g);   // dx zero-filled
+void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g);   // dx: written in full
 void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g);
 
 }  // namespace gtn

@@ -239,40 +239,86 @@ bool maxpool2d_backward(const float* gy, const int32_t* arg, float* dx, const Po
 }
 
 namespace {
-// Stride-1 average pooling as a separable box filter over a zero-padded plane: a row pass then a column pass,
-// both plain loops over contiguous floats (the generic window loop does not vectorise). `src` is an Hs x Ws
-// plane placed at (top, left) inside a zero frame of Hp x Wp; out (Hp-kh+1) x (Wp-kw+1) = inv * box sums.
+// Stride-1 average pooling as a separable box filter over a zero-padded plane: a row pass then a column pass.
+// `src` is an Hs x Ws plane placed at (top, left) inside a zero frame of Hp x Wp; out (Hp-kh+1) x (Wp-kw+1) =
+// inv * box sums, times post[o] where given; pre (Hs x Ws), where given, scales src on its way in. Both passes
+// run as flat loops over the padded plane (sums that straddle two rows are computed and never read): NB201's
+// planes are 8-32 wide, and one short loop per row and pass cost more than the arithmetic. Built twice (AVX2 and
+// the baseline), picked at load time: the same operations in the same order, so the bits do not depend on it.
+__attribute__((target_clones("avx2", "default")))
 void box_filter(const float* src, int64_t Hs, int64_t Ws, int64_t top, int64_t left, int64_t Hp, int64_t Wp, int64_t kh,
-                int64_t kw, float inv, float* out) {
-  thread_local std::vector<float> pad, rows;
+                int64_t kw, float inv, const float* pre, const float* post, float* out) {
+  thread_local std::vector<float> buf;
   const int64_t Ho = Hp - kh + 1, Wo = Wp - kw + 1;
-  if ((int64_t)pad.size() < Hp * Wp) pad.resize(Hp * Wp);
-  if ((int64_t)rows.size() < Hp * Wo) rows.resize(Hp * Wo);
-  std::fill(pad.begin(), pad.begin() + Hp * Wp, 0.f);
-  for (int64_t h = 0; h < Hs; ++h) std::memcpy(&pad[(h + top) * Wp + left], src + h * Ws, sizeof(float) * Ws);
-  for (int64_t h = 0; h < Hp; ++h) {
-    const float* in = &pad[h * Wp];
-    float* r = &rows[h * Wo];
-    for (int64_t w = 0; w < Wo; ++w) r[w] = in[w];
+  const int64_t nr = Hp * Wp - (kw - 1);  // row sums at every start of the flat padded plane
+  const int64_t nc = (Ho - 1) * Wp + Wo;  // column sums up to the last output
+  if ((int64_t)buf.size() < Hp * Wp + nr + nc) buf.resize(Hp * Wp + nr + nc);
+  float* pd = buf.data();
+  float* r = pd + Hp * Wp;
+  float* c = r + nr;
+  // Only the frame is zeroed; the plane is copied (or scaled) into the rest.
+  std::fill(pd, pd + top * Wp, 0.f);
+  std::fill(pd + (top + Hs) * Wp, pd + Hp * Wp, 0.f);
+  for (int64_t h = 0; h < Hs; ++h) {
+    float* d = pd + (h + top) * Wp;
+    const float* x = src + h * Ws;
+    std::fill(d, d + left, 0.f);
+    if (pre) {
+      const float* q = pre + h * Ws;
+      for (int64_t w = 0; w < Ws; ++w) d[left + w] = x[w] * q[w];
+    } else {
+      std::memcpy(d + left, x, sizeof(float) * Ws);
+    }
+    std::fill(d + left + Ws, d + Wp, 0.f);
+  }
+  if (kw == 3) {
+    for (int64_t i = 0; i < nr; ++i) r[i] = pd[i] + pd[i + 1] + pd[i + 2];
+  } else {
+    for (int64_t i = 0; i < nr; ++i) r[i] = pd[i];
     for (int64_t j = 1; j < kw; ++j)
-      for (int64_t w = 0; w < Wo; ++w) r[w] += in[w + j];
+      for (int64_t i = 0; i < nr; ++i) r[i] += pd[i + j];
+  }
+  if (kh == 3) {
+    for (int64_t i = 0; i < nc; ++i) c[i] = r[i] + r[i + Wp] + r[i + 2 * Wp];
+  } else {
+    for (int64_t i = 0; i < nc; ++i) c[i] = r[i];
+    for (int64_t j = 1; j < kh; ++j)
+      for (int64_t i = 0; i < nc; ++i) c[i] += r[i + j * Wp];
   }
   for (int64_t h = 0; h < Ho; ++h) {
     float* o = out + h * Wo;
-    for (int64_t w = 0; w < Wo; ++w) o[w] = rows[h * Wo + w];
-    for (int64_t i = 1; i < kh; ++i)
-      for (int64_t w = 0; w < Wo; ++w) o[w] += rows[(h + i) * Wo + w];
-    for (int64_t w = 0; w < Wo; ++w) o[w] *= inv;
+    const float* cs = c + h * Wp;
+    if (post) {
+      const float* q = post + h * Wo;
+      for (int64_t w = 0; w < Wo; ++w) o[w] = cs[w] * inv * q[w];
+    } else {
+      for (int64_t w = 0; w < Wo; ++w) o[w] = cs[w] * inv;
+    }
   }
+}
+
+// The rescaling that leaves padding out of the divisor, per output: kh * kw / (the window's positions inside the
+// image), 1 where none are padding. Applied after the 1 / (kh * kw) of the box sum, so the result rounds exactly
+// as average pooling followed by a multiply by this map did when the model composed the two.
+std::vector<float> inside_rescale(const PoolGeom& p) {
+  std::vector<float> s((size_t)(p.Ho * p.Wo));
+  for_each_window(p, [&](int64_t i, int64_t hb, int64_t he, int64_t wb, int64_t we) {
+    const int64_t n = (he - hb) * (we - wb);
+    s[(size_t)i] = n > 0 ? (float)((double)(p.kh * p.kw) / (double)n) : 0.f;
+  });
+  return s;
 }
 }  // namespace
 
 void avgpool2d(const float* x, float* out, const PoolGeom& p) {
   const int64_t HW = p.H * p.W, P = p.Ho * p.Wo;
   const float inv = 1.f / (float)(p.kh * p.kw);
+  const std::vector<float> rescale = p.count_pad ? std::vector<float>() : inside_rescale(p);
+  const float* post = p.count_pad ? nullptr : rescale.data();
   if (p.sh == 1 && p.sw == 1) {
     for_each_plane(p, [&](int64_t pl) {
-      box_filter(x + pl * HW, p.H, p.W, p.pt, p.pl, p.H + p.pt + p.pb, p.W + p.pl + p.pr, p.kh, p.kw, inv, out + pl * P);
+      box_filter(x + pl * HW, p.H, p.W, p.pt, p.pl, p.H + p.pt + p.pb, p.W + p.pl + p.pr, p.kh, p.kw, inv, nullptr, post,
+                 out + pl * P);
     });
     return;
   }
@@ -283,7 +329,7 @@ void avgpool2d(const float* x, float* out, const PoolGeom& p) {
       float s = 0.f;
       for (int64_t h = hb; h < he; ++h)
         for (int64_t w = wb; w < we; ++w) s += xp[h * p.W + w];
-      op[i] = s * inv;
+      op[i] = post ? s * inv * post[i] : s * inv;
     });
   });
 }
@@ -291,19 +337,23 @@ void avgpool2d(const float* x, float* out, const PoolGeom& p) {
 void avgpool2d_backward(const float* gy, float* dx, const PoolGeom& p) {
   const int64_t HW = p.H * p.W, P = p.Ho * p.Wo;
   const float inv = 1.f / (float)(p.kh * p.kw);
+  const std::vector<float> rescale = p.count_pad ? std::vector<float>() : inside_rescale(p);
+  const float* pre = p.count_pad ? nullptr : rescale.data();
   if (p.sh == 1 && p.sw == 1) {
     // The transpose of a stride-1 box filter is a box filter of g framed by kh-1-pt rows and kw-1-pl columns.
     const int64_t top = p.kh - 1 - p.pt, left = p.kw - 1 - p.pl;
     for_each_plane(p, [&](int64_t pl) {
-      box_filter(gy + pl * P, p.Ho, p.Wo, top, left, p.H + p.kh - 1, p.W + p.kw - 1, p.kh, p.kw, inv, dx + pl * HW);
+      box_filter(gy + pl * P, p.Ho, p.Wo, top, left, p.H + p.kh - 1, p.W + p.kw - 1, p.kh, p.kw, inv, pre, nullptr,
+                 dx + pl * HW);
     });
     return;
   }
   for_each_plane(p, [&](int64_t pl) {
     float* xp = dx + pl * HW;
     const float* gp = gy + pl * P;
+    std::memset(xp, 0, sizeof(float) * HW);
     for_each_window(p, [&](int64_t i, int64_t hb, int64_t he, int64_t wb, int64_t we) {
-      float v = gp[i] * inv;
+      float v = pre ? gp[i] * pre[i] * inv : gp[i] * inv;
       for (int64_t h = hb; h < he; ++h)
         for (int64_t w = wb; w < we; ++w) xp[h * p.W + w] += v;
     });

@@ -135,10 +135,14 @@ export interface Backend {
    * terms summed in order of their index in g. Every argmax must lie in its own (image, channel) plane of x.
    */
   maxPool2dBackward(g: Float32Array, gShape: Shape, argmax: Int32Array, xShape: Shape, win: Window2d): Float32Array;
-  /** Average pooling, padding counts as zeros and is included in the divisor (kh * kw). */
-  avgPool2d(x: Float32Array, xShape: Shape, win: Window2d): Float32Array;
+  /**
+   * Average pooling; padding counts as zeros. countPad: the divisor is kh * kw (PyTorch's count_include_pad);
+   * otherwise the number of the window's positions inside the input (the box sum over kh * kw, then times
+   * kh * kw / that number: the rounding of pooling followed by that rescaling).
+   */
+  avgPool2d(x: Float32Array, xShape: Shape, win: Window2d, countPad: boolean): Float32Array;
   /** Transpose of avgPool2d: g [N, C, Ho, Wo] -> [N, C, H, W] (= xShape). */
-  avgPool2dBackward(g: Float32Array, gShape: Shape, xShape: Shape, win: Window2d): Float32Array;
+  avgPool2dBackward(g: Float32Array, gShape: Shape, xShape: Shape, win: Window2d, countPad: boolean): Float32Array;
 
   /**
    * Training-mode batch norm of x [N, C, ...]: per channel c, y = (x - mean_c) * gamma_c / sqrt(var_c + eps) +

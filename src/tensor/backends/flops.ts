@@ -97,14 +97,14 @@ export function counted(inner: Backend): Backend {
       add('maxPool2dBackward', g.length); // one add per term, as scatterAdd
       return inner.maxPool2dBackward(g, gShape, argmax, xShape, win);
     },
-    avgPool2d(x, xShape, win) {
-      const r = inner.avgPool2d(x, xShape, win);
+    avgPool2d(x, xShape, win, countPad) {
+      const r = inner.avgPool2d(x, xShape, win, countPad);
       add('avgPool2d', windowFlops(r.length, win));
       return r;
     },
-    avgPool2dBackward(g, gShape, xShape, win) {
+    avgPool2dBackward(g, gShape, xShape, win, countPad) {
       add('avgPool2dBackward', windowFlops(size(gShape), win));
-      return inner.avgPool2dBackward(g, gShape, xShape, win);
+      return inner.avgPool2dBackward(g, gShape, xShape, win, countPad);
     },
     batchNorm(x, xShape, gamma, beta, eps) {
       add('batchNorm', BN_FORWARD_PER_ELEMENT * x.length);

@@ -277,13 +277,13 @@ export const jsBackend: Backend = {
     return { out, argmax };
   },
 
-  avgPool2d(x, xShape, win) {
+  avgPool2d(x, xShape, win, countPad) {
     const out = new Float64Array(poolOutSize(xShape, win));
     poolTaps(xShape, win, (xi, oi) => {
       out[oi] += x[xi];
     });
-    const scale = 1 / (win.kernel[0] * win.kernel[1]);
-    return Float32Array.from(out, (v) => v * scale);
+    const div = poolDivisors(xShape, win, countPad);
+    return Float32Array.from(out, (v, i) => v / div[i]);
   },
 
   batchNorm(x, xShape, gamma, beta, eps) {
@@ -356,11 +356,11 @@ export const jsBackend: Backend = {
     return jsBackend.scatterAdd(g, argmax, size(xShape));
   },
 
-  avgPool2dBackward(gr, _gShape, xShape, win) {
-    const scale = 1 / (win.kernel[0] * win.kernel[1]);
+  avgPool2dBackward(gr, _gShape, xShape, win, countPad) {
+    const div = poolDivisors(xShape, win, countPad);
     const dx = new Float64Array(size(xShape));
     poolTaps(xShape, win, (xi, oi) => {
-      dx[xi] += gr[oi] * scale;
+      dx[xi] += gr[oi] / div[oi];
     });
     return Float32Array.from(dx);
   },
@@ -411,6 +411,16 @@ function poolOutSize(xShape: Shape, win: Window2d): number {
 }
 
 /** Visits every (input, output) pair of a pooling window as flat indices; padding positions are skipped. */
+/** Average pooling's divisor per output: kh * kw, or (countPad false) the window's positions inside the input. */
+function poolDivisors(xShape: Shape, win: Window2d, countPad: boolean): Float64Array {
+  const div = new Float64Array(poolOutSize(xShape, win));
+  if (countPad) return div.fill(win.kernel[0] * win.kernel[1]);
+  poolTaps(xShape, win, (_xi, oi) => {
+    div[oi] += 1;
+  });
+  return div;
+}
+
 function poolTaps(xShape: Shape, win: Window2d, tap: (xi: number, oi: number) => void): void {
   const [N, C, H, W] = xShape;
   const [kh, kw] = win.kernel;

@@ -37,8 +37,8 @@ export interface NativeAddon {
   conv2dBackwardWeight(x: Float32Array, xs: Shape, g: Float32Array, gs: Shape, ws: Shape, stride: readonly number[], pad: readonly number[], groups: number): Float32Array;
   maxPool2d(x: Float32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): [Float32Array, Int32Array];
   maxPool2dBackward(g: Float32Array, gs: Shape, argmax: Int32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): Float32Array;
-  avgPool2d(x: Float32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): Float32Array;
-  avgPool2dBackward(g: Float32Array, gs: Shape, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[]): Float32Array;
+  avgPool2d(x: Float32Array, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[], countPad: boolean): Float32Array;
+  avgPool2dBackward(g: Float32Array, gs: Shape, xs: Shape, kernel: readonly number[], stride: readonly number[], pad: readonly number[], countPad: boolean): Float32Array;
   batchNorm(x: Float32Array, xs: Shape, gamma: Float32Array, beta: Float32Array, eps: number): [Float32Array, Float32Array, Float32Array];
   batchNormBackward(x: Float32Array, xs: Shape, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, gy: Float32Array | null, gmean: Float32Array | null, gvar: Float32Array | null): [Float32Array, Float32Array, Float32Array];
   setThreads(n: number): number;
@@ -140,8 +140,8 @@ function makeBackend(n: NativeAddon): Backend {
       return { out, argmax };
     },
     maxPool2dBackward: (g, gs, argmax, xs, win: Window2d) => n.maxPool2dBackward(g, gs, argmax, xs, win.kernel, win.stride, win.pad),
-    avgPool2d: (x, xs, win: Window2d) => n.avgPool2d(x, xs, win.kernel, win.stride, win.pad),
-    avgPool2dBackward: (g, gs, xs, win: Window2d) => n.avgPool2dBackward(g, gs, xs, win.kernel, win.stride, win.pad),
+    avgPool2d: (x, xs, win: Window2d, countPad) => n.avgPool2d(x, xs, win.kernel, win.stride, win.pad, countPad),
+    avgPool2dBackward: (g, gs, xs, win: Window2d, countPad) => n.avgPool2dBackward(g, gs, xs, win.kernel, win.stride, win.pad, countPad),
     batchNorm: (x, xs, gamma, beta, eps) => {
       const [y, mean, variance] = n.batchNorm(x, xs, gamma, beta, eps);
       return { y, mean, variance };

@@ -15,6 +15,11 @@ export interface Pool2dOptions {
   padding?: Padding2d | 'same';
 }
 
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /** Padded positions count in the divisor (kh * kw), as PyTorch's count_include_pad. Default true. */
+  countIncludePad?: boolean;
+}
+
 function window(op: string, x: Tensor, o: Pool2dOptions): Window2d {
   if (x.rank !== 4) throw new ShapeError(`${op}: input must be [N, C, H, W], got ${shapeStr(x.shape)}`);
   const kernel = pair(o.kernel);
@@ -54,19 +59,22 @@ function maxPoolBackward(g: Tensor, argmax: Int32Array, xShape: readonly number[
   return record1('maxPool2dBackward', [g], out, (h) => [gatherFlat(h, argmax, gShape)]);
 }
 
-/** Average pooling; padded zeros count in the divisor (kh * kw), as in PyTorch's default. */
-export function avgPool2d(x: Tensor, o: Pool2dOptions): Tensor {
+/**
+ * Average pooling. By default padded zeros count in the divisor (kh * kw), as in PyTorch's default;
+ * countIncludePad: false divides by the window's positions inside the input (NAS-Bench-201's avg-pool 3x3).
+ */
+export function avgPool2d(x: Tensor, o: AvgPool2dOptions): Tensor {
   assertFloat('avgPool2d', x);
-  return avgPoolWith(x, window('avgPool2d', x, o));
+  return avgPoolWith(x, window('avgPool2d', x, o), o.countIncludePad ?? true);
 }
 
-function avgPoolWith(x: Tensor, w: Window2d): Tensor {
-  const out = new Tensor(B().avgPool2d(f32(x), x.shape, w), outShape(x, w));
+function avgPoolWith(x: Tensor, w: Window2d, countPad: boolean): Tensor {
+  const out = new Tensor(B().avgPool2d(f32(x), x.shape, w, countPad), outShape(x, w));
   const xShape = x.shape; // the vjp needs x's shape, not its data
-  return record1('avgPool2d', [x], out, (g) => [avgPoolBackward(g, xShape, w)]);
+  return record1('avgPool2d', [x], out, (g) => [avgPoolBackward(g, xShape, w, countPad)]);
 }
 
-function avgPoolBackward(g: Tensor, xShape: readonly number[], w: Window2d): Tensor {
-  const out = new Tensor(B().avgPool2dBackward(f32(g), g.shape, xShape, w), xShape);
-  return record1('avgPool2dBackward', [g], out, (h) => [avgPoolWith(h, w)]);
+function avgPoolBackward(g: Tensor, xShape: readonly number[], w: Window2d, countPad: boolean): Tensor {
+  const out = new Tensor(B().avgPool2dBackward(f32(g), g.shape, xShape, w, countPad), xShape);
+  return record1('avgPool2dBackward', [g], out, (h) => [avgPoolWith(h, w, countPad)]);
 }
