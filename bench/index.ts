@@ -1,8 +1,8 @@
 // `npm run bench`: figures a machine can compare run to run. GFLOP/s of sgemm and of the convolution kernels (every
-// native path), the machine's measured FP32 peak, dataset load times, and for each meta-step workload: the
-// median seconds of one GTN meta-step, the FLOPs its kernels counted, GFLOP/s and fraction of peak, next to the
-// PyTorch twin (bench/torch_meta_step.py, Debian's python3-torch on OpenBLAS) with the same thread count, and the
-// peak RSS with checkpointing on and off.
+// native path), GB/s of the NB201 proxy's memory-bound kernels, the machine's measured FP32 peak, dataset load
+// times, and for each meta-step workload: the median seconds of one GTN meta-step, the FLOPs its kernels counted,
+// GFLOP/s and fraction of peak, next to the PyTorch twin (bench/torch_meta_step.py, Debian's python3-torch on
+// OpenBLAS) with the same thread count, and the peak RSS with checkpointing on and off.
 //   npm run bench -- [--json] [--quick] [--kernels-only] [--workloads a,b] [--repeats N] [--threads N] [--no-torch] [--no-openblas]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { WORKLOADS } from './metaStep.js';
 import { benchConv, benchSgemm, peakGflops } from './sgemm.js';
+import { benchMemoryBound } from './memoryBound.js';
 import { benchData } from './data.js';
 import { openblasDir } from './openblas.js';
 import { NODE_FLAGS } from '../src/nodeFlags.js';
@@ -26,7 +27,7 @@ const program = new Command()
   .option('--no-openblas', 'skip the PyTorch twin on OpenBLAS')
   .option('--torch-reference-blas', "also run the twin on the system's default libblas.so.3 (Debian: the slow reference BLAS)")
   .option('--no-memory', 'skip the checkpointed (memory) runs')
-  .option('--kernels-only', 'only the peak, sgemm and convolution kernel lines')
+  .option('--kernels-only', 'only the peak, sgemm, convolution and memory-bound kernel lines')
   .parse(process.argv);
 const o = program.opts<{ json?: boolean; quick?: boolean; workloads?: string; repeats: string; threads?: string; torch: boolean; openblas: boolean; torchReferenceBlas?: boolean; memory: boolean; torchOpenblas?: string; kernelsOnly?: boolean }>();
 
@@ -45,6 +46,11 @@ for (const r of benchSgemm({ threads })) {
 for (const r of benchConv({ threads })) {
   const pk = (peak as { gflops: number }).gflops;
   emit({ bench: 'conv', ...r, fractionOfPeak: r.gflops / pk }, `conv ${r.name.padEnd(36)} ${r.op.padEnd(14)} ${r.path.padEnd(7)} ${r.gflops.toFixed(1).padStart(7)} GFLOP/s (${((100 * r.gflops) / pk).toFixed(0)}% of peak)`);
+}
+
+// 1c. the NB201 proxy's memory-bound kernels, allocation included
+for (const r of benchMemoryBound({ threads })) {
+  emit({ bench: 'memory-bound', ...r }, `memory-bound ${r.name.padEnd(34)} ${r.shape.join('x').padEnd(12)} ${r.gbps.toFixed(1).padStart(6)} GB/s (median ${r.medianGbps.toFixed(1)})`);
 }
 
 if (o.kernelsOnly) process.exit(0);

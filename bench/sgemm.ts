@@ -1,6 +1,7 @@
 // Native sgemm throughput at square sizes and at the shapes a GTN meta-step runs, and the machine's FP32 peak
 // measured honestly. Library functions only: nothing is printed here (the caller formats the results).
 import { loadNativeAddon, type NativeAddon } from '../src/tensor/backends/native.js';
+import { timeCalls } from './timing.js';
 
 export interface SgemmResult {
   name: string;
@@ -113,20 +114,12 @@ export function benchSgemm(opts: SgemmOptions = {}): SgemmResult[] {
       const call = () =>
         addon.matmul(a, b, batch, s.m, s.k, s.n, tA, tB, s.shareA ? 0 : s.m * s.k, s.shareB ? 0 : s.k * s.n);
       call(); // warm-up: scratch buffers, pool start
-      const times: number[] = [];
       const cpu0 = process.cpuUsage();
-      const end = performance.now() + budget * 1000;
-      while (times.length < 5 || performance.now() < end) {
-        const t0 = performance.now();
-        call();
-        times.push((performance.now() - t0) / 1000);
-        if (times.length > 10000) break;
-      }
+      const times = timeCalls(call, budget, 5, 0, 10001);
       const cpu1 = process.cpuUsage(cpu0);
       const cpuSeconds = (cpu1.user + cpu1.system) / 1e6;
       const flop = 2 * s.m * s.n * s.k * batch;
       const cpuGflops = (flop * times.length) / (cpuSeconds / addon.getThreads()) / 1e9;
-      times.sort((x, y) => x - y);
       const best = times[0];
       const med = times[times.length >> 1];
       out.push({
@@ -294,15 +287,7 @@ export function benchConv(opts: { threads?: number; secondsPerShape?: number } =
         addon.setBlockedConv(blocked);
         addon.setLanesConv(lanes);
         for (const [op, call] of calls) {
-          call();
-          const times: number[] = [];
-          const end = performance.now() + budget * 1000;
-          while (times.length < 5 || performance.now() < end) {
-            const t0 = performance.now();
-            call();
-            times.push((performance.now() - t0) / 1000);
-          }
-          times.sort((p, q) => p - q);
+          const times = timeCalls(call, budget);
           out.push({ name: c.name, op, path, xShape: [...c.x], wShape: [...c.w], stride: c.stride, gflops: flop / times[0] / 1e9, seconds: times[0],
             medianSeconds: times[times.length >> 1], threads: addon.getThreads() });
         }

@@ -19,13 +19,8 @@
 
 #include "lanes_weight_grad.h"
 #include "pool.h"
+#include "simd_clones.h"
 #include "x86_intrinsics.h"
-
-#if defined(__x86_64__) && defined(__linux__)
-#define GTN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define GTN_CLONES
-#endif
 
 namespace gtn {
 
@@ -69,7 +64,7 @@ inline vf loadu(const float* p) {
 
 // out[o][oh][ow] = sum_{c,i,j} w[o][c][i][j] * xp[c][oh+i][ow+j] for one image; wb holds the weights of each
 // output block as [block][c][i][j][OB] (zeros past O).
-GTN_CLONES
+GTN_SIMD_CLONES
 void forward_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wb, int64_t O, int64_t kh, int64_t kw,
                    int64_t Ho, int64_t Wo, float* out) {
   const int64_t taps = C * kh * kw;
@@ -584,7 +579,7 @@ void convolve(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, int64
 // between images in `acc` so each image's planes are read while they are in cache; folded pairwise at the end.
 // Every lane adds its terms in (image, row, column block) order, whatever the thread count.
 template <int KW>
-GTN_CLONES void weight_grad(const float* xp, const float* gp, int64_t N, int64_t C, int64_t O, int64_t Hp, int64_t Wp, int64_t Ho,
+GTN_SIMD_CLONES void weight_grad(const float* xp, const float* gp, int64_t N, int64_t C, int64_t O, int64_t Hp, int64_t Wp, int64_t Ho,
                             int64_t WoP, int64_t kh, int64_t c0, int64_t c1, float* dw) {
   const int64_t blocks = (O + BW - 1) / BW;
   // Plain floats (read and written unaligned): a std::vector of vf need not be aligned to the vector's size.

@@ -17,13 +17,7 @@
 #include "gemm.h"
 #include "lanes_avx2.h"
 #include "pool.h"
-
-// One copy of a function per SIMD level, picked at load time (x86-64 Linux only).
-#if defined(__x86_64__) && defined(__linux__)
-#define GTN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define GTN_SIMD_CLONES
-#endif
+#include "simd_clones.h"
 
 namespace gtn {
 namespace {

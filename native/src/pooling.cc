@@ -14,6 +14,7 @@
 
 #include "gemm.h"
 #include "pool.h"
+#include "simd_clones.h"
 
 namespace gtn {
 namespace {
@@ -243,9 +244,8 @@ namespace {
 // `src` is an Hs x Ws plane placed at (top, left) inside a zero frame of Hp x Wp; out (Hp-kh+1) x (Wp-kw+1) =
 // inv * box sums, times post[o] where given; pre (Hs x Ws), where given, scales src on its way in. Both passes
 // run as flat loops over the padded plane (sums that straddle two rows are computed and never read): NB201's
-// planes are 8-32 wide, and one short loop per row and pass cost more than the arithmetic. Built twice (AVX2 and
-// the baseline), picked at load time: the same operations in the same order, so the bits do not depend on it.
-__attribute__((target_clones("avx2", "default")))
+// planes are 8-32 wide, and one short loop per row and pass cost more than the arithmetic.
+GTN_SIMD_CLONES
 void box_filter(const float* src, int64_t Hs, int64_t Ws, int64_t top, int64_t left, int64_t Hp, int64_t Wp, int64_t kh,
                 int64_t kw, float inv, const float* pre, const float* post, float* out) {
   thread_local std::vector<float> buf;
