@@ -267,12 +267,7 @@ void input_grad_strided(const float* gy, const float* w, float* dx, const ConvGe
     frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, mh, mw, Hg, Wg, gp.data());
     input_grad_strided_image<NV>(gp.data(), Hg, Wg, mh, mw, wt.data(), g, dx + n * g.C * g.H * g.W);
   };
-  if (g.N >= 2 && num_threads() > 1)
-    parallel_tasks((int)std::min<int64_t>(g.N, 65535), [&](int t, int nt) {
-      for (int64_t n = t; n < g.N; n += nt) image(n);
-    });
-  else
-    for (int64_t n = 0; n < g.N; ++n) image(n);
+  for_each_index(g.N, true, image);
 }
 
 // The weight gradient with output channels in the lanes: dw[o][c][i][j] = sum over images and output pixels of
@@ -566,12 +561,7 @@ void convolve(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, int64
     else
       (nv == 2 ? forward_image_cb<2, 1> : forward_image_cb<1, 1>)(xp.data(), C, Hp, Wp, w, O, kh, kw, sh, Ho, Wo, o);
   };
-  if (N >= 2 && num_threads() > 1)
-    parallel_tasks((int)std::min<int64_t>(N, 65535), [&](int t, int nt) {
-      for (int64_t n = t; n < N; n += nt) image(n);
-    });
-  else
-    for (int64_t n = 0; n < N; ++n) image(n);
+  for_each_index(N, true, image);
 }
 
 // dw[o][c][i][j] for input channels [c0, c1): sums over images, rows and column blocks of gy[o] * xp[c] shifted

@@ -209,13 +209,7 @@ void for_each_image_group(const ConvGeom& g, const Fn& fn) {
   auto image = [&](int64_t n) {
     for (int64_t gi = 0; gi < g.G; ++gi) fn(n, gi);
   };
-  if (g.N >= 2 && num_threads() > 1 && (double)g.N * g.O * P * Kd > 2e5) {
-    parallel_tasks((int)std::min<int64_t>(g.N, 65535), [&](int t, int nt) {
-      for (int64_t n = t; n < g.N; n += nt) image(n);
-    });
-  } else {
-    for (int64_t n = 0; n < g.N; ++n) image(n);
-  }
+  for_each_index(g.N, (double)g.N * g.O * P * Kd > 2e5, image);
 }
 
 }  // namespace

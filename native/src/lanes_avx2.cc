@@ -178,12 +178,7 @@ void convolve(const float* in, int64_t N, int64_t Ci, int64_t H, int64_t W, int6
       case Width::kCols: return cols_image(xp, Ci, Hp, Wp, wb.data(), Co, kh, kw, Ho, Wo, o);
     }
   };
-  if (N >= 2 && num_threads() > 1)
-    parallel_tasks((int)std::min<int64_t>(N, 65535), [&](int t, int nt) {
-      for (int64_t n = t; n < N; n += nt) image(n);
-    });
-  else
-    for (int64_t n = 0; n < N; ++n) image(n);
+  for_each_index(N, true, image);
 }
 
 // The weight gradient, output channels in the lanes: dw[o][c][i][j] = sum over images and output pixels of
@@ -294,34 +289,28 @@ void weight_grad_cols(const float* x, const float* gy, float* dw, const ConvGeom
     }
   });
   // Tasks: (pair of output channels, chunk of row blocks); images in order within a task.
-  const int64_t pairs = g.O / 2, rblocks = (T + NI - 1) / NI;
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(rblocks, (4 * num_threads() + pairs - 1) / pairs));
-  const int64_t per = (rblocks + chunks - 1) / chunks;
-  parallel_for(chunks * pairs, 1, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t o0 = (b % pairs) * 2, rb0 = (b / pairs) * per, rb1 = std::min(rblocks, rb0 + per);
-      if (rb0 >= rb1) continue;
-      const int64_t t0 = rb0 * NI, t1 = std::min(T, rb1 * NI);
-      std::vector<float> acc((size_t)((rb1 - rb0) * 2 * NI * KW * 8), 0.f);
-      std::vector<int64_t> toff((size_t)((rb1 - rb0) * NI), 0);
-      for (int64_t t = t0; t < t1; ++t) toff[t - t0] = (t / g.kh * Hp + t % g.kh) * Wp;
-      for (int64_t n = 0; n < g.N; ++n) {
-        const float* xn = xp.data() + n * g.C * Hp * Wp;
-        const float* g0 = gp.data() + (n * g.O + o0) * g.Ho * WoP;
-        for (int64_t rb = rb0; rb < rb1; ++rb)
-          wgc_dispatch<KW, NI>((int)std::min<int64_t>(NI, T - rb * NI), xn, g0, g.Ho, Wp, WoP, g.Ho * WoP,
-                               toff.data() + (rb - rb0) * NI, acc.data() + (rb - rb0) * 2 * NI * KW * 8);
-      }
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t rb = (t - t0) / NI, q = (t - t0) % NI, ni = std::min<int64_t>(NI, T - (rb0 + rb) * NI);
-        for (int64_t bo = 0; bo < 2; ++bo)
-          for (int64_t j = 0; j < KW; ++j) {
-            const float* l = acc.data() + rb * 2 * NI * KW * 8 + ((bo * ni + q) * KW + j) * 8;
-            float sum = 0.f;
-            for (int k = 0; k < 8; ++k) sum += l[k];
-            dw[(o0 + bo) * T * KW + t * KW + j] = sum;
-          }
-      }
+  for_each_group_chunk(g.O / 2, (T + NI - 1) / NI, [&](int64_t pair, int64_t rb0, int64_t rb1) {
+    const int64_t o0 = pair * 2;
+    const int64_t t0 = rb0 * NI, t1 = std::min(T, rb1 * NI);
+    std::vector<float> acc((size_t)((rb1 - rb0) * 2 * NI * KW * 8), 0.f);
+    std::vector<int64_t> toff((size_t)((rb1 - rb0) * NI), 0);
+    for (int64_t t = t0; t < t1; ++t) toff[t - t0] = (t / g.kh * Hp + t % g.kh) * Wp;
+    for (int64_t n = 0; n < g.N; ++n) {
+      const float* xn = xp.data() + n * g.C * Hp * Wp;
+      const float* g0 = gp.data() + (n * g.O + o0) * g.Ho * WoP;
+      for (int64_t rb = rb0; rb < rb1; ++rb)
+        wgc_dispatch<KW, NI>((int)std::min<int64_t>(NI, T - rb * NI), xn, g0, g.Ho, Wp, WoP, g.Ho * WoP,
+                             toff.data() + (rb - rb0) * NI, acc.data() + (rb - rb0) * 2 * NI * KW * 8);
+    }
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t rb = (t - t0) / NI, q = (t - t0) % NI, ni = std::min<int64_t>(NI, T - (rb0 + rb) * NI);
+      for (int64_t bo = 0; bo < 2; ++bo)
+        for (int64_t j = 0; j < KW; ++j) {
+          const float* l = acc.data() + rb * 2 * NI * KW * 8 + ((bo * ni + q) * KW + j) * 8;
+          float sum = 0.f;
+          for (int k = 0; k < 8; ++k) sum += l[k];
+          dw[(o0 + bo) * T * KW + t * KW + j] = sum;
+        }
     }
   });
 }

@@ -1,5 +1,6 @@
 // Persistent thread pool with static partitioning (gtn native backend).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
@@ -16,6 +17,19 @@ void parallel(int max_tasks, const std::function<void(int, int)>& fn);
 // Runs fn(task, ntasks) for every task in [0, ntasks) (ntasks may exceed the thread count; at most 65535):
 // tasks are claimed dynamically by whichever pool thread is free. Inline and in order when nested.
 void parallel_tasks(int ntasks, const std::function<void(int, int)>& fn);
+
+// fn(i) for every i in [0, n): as pool tasks (one per index, strided past 65535) claimed by whichever thread is
+// free when `threaded`, n >= 2 and the pool has more than one thread; else in order on this thread. The kernels'
+// per-image loops: each image is computed the same way whoever runs it.
+template <typename Fn>
+void for_each_index(int64_t n, bool threaded, const Fn& fn) {
+  if (threaded && n >= 2 && num_threads() > 1)
+    parallel_tasks((int)std::min<int64_t>(n, 65535), [&](int t, int nt) {
+      for (int64_t i = t; i < n; i += nt) fn(i);
+    });
+  else
+    for (int64_t i = 0; i < n; ++i) fn(i);
+}
 
 // Static partition of [0, n) into nt parts, boundaries on multiples of `align` (the last part takes the rest).
 inline void split_range(int64_t n, int t, int nt, int64_t align, int64_t& b, int64_t& e) {
