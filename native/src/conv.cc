@@ -247,20 +247,19 @@ void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& 
 void conv2d_backward_input(const float* gy, const float* w, float* dx, const ConvGeom& g) {
   // dx comes uninitialised: the channels-in-lanes kernel (a forward convolution) and pointwise GEMM write every
   // element; the other paths add into it, so they zero it first (per image where they go image by image).
-  if (lanes_avx2_applies(g, ConvPass::kInputGrad) && !single_out_applies(g)) return lanes_avx2_backward_input(gy, w, dx, g);
-  const bool blocked = blocked_conv_applies(g, ConvPass::kInputGrad) && g.C >= 5;
-  if (single_out_applies(g) || blocked) {
-    std::memset(dx, 0, sizeof(float) * (size_t)(g.N * g.C * g.H * g.W));
-    // The blocked kernel's registers hold output channels, which here are the C input channels: with few of
-    // them (a first layer on grey images: C = 1) it wastes most lanes and measured 3-4x slower than direct.
-    return single_out_applies(g) ? single_out_backward_input(gy, w, dx, g) : blocked_conv_backward_input(gy, w, dx, g);
-  }
+  const auto zeroed = [&] { return (float*)std::memset(dx, 0, sizeof(float) * (size_t)(g.N * g.C * g.H * g.W)); };
+  if (single_out_applies(g)) return single_out_backward_input(gy, w, zeroed(), g);
+  if (lanes_avx2_applies(g, ConvPass::kInputGrad)) return lanes_avx2_backward_input(gy, w, dx, g);
+  // The blocked kernel's registers hold output channels, which here are the C input channels: with few of them
+  // (a first layer on grey images: C = 1) it wastes most lanes and measured 3-4x slower than the direct path.
+  if (blocked_conv_applies(g, ConvPass::kInputGrad) && g.C >= 5) return blocked_conv_backward_input(gy, w, zeroed(), g);
   const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
+  const bool overwrites = is_pointwise(g) && !use_direct(g);
   for_each_image_group(g, [&](int64_t n, int64_t gi) {
     float* dxg = dx + x_offset(g, n, gi);
     const float* A = w + w_offset(g, gi);  // [Og, Kd], used transposed
     const float* B = gy + y_offset(g, n, gi);
-    if (!is_pointwise(g) || use_direct(g)) std::memset(dxg, 0, sizeof(float) * (size_t)((g.C / g.G) * g.H * g.W));
+    if (!overwrites) std::memset(dxg, 0, sizeof(float) * (size_t)((g.C / g.G) * g.H * g.W));
     if (use_direct(g)) {
       direct_bwd_input_image(B, A, dxg, g);
     } else if (is_pointwise(g)) {
