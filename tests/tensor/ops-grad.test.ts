@@ -99,6 +99,8 @@ const cases: Case[] = [
   { name: 'avgPool2d 2', inputs: () => [rand([1, 2, 4, 4])], op: ([x]) => T.square(T.avgPool2d(x, { kernel: 2 })) },
   { name: 'avgPool2d 3 same', inputs: () => [rand([1, 2, 4, 5])], op: ([x]) => T.square(T.avgPool2d(x, { kernel: 3, stride: 1, padding: 'same' })) },
   { name: 'avgPool2d 5 s2', inputs: () => [rand([1, 1, 7, 6])], op: ([x]) => T.square(T.avgPool2d(x, { kernel: 5, stride: 2, padding: 2 })) },
+  { name: 'avgPool2d 3 exclude-pad', inputs: () => [rand([1, 2, 4, 5])], op: ([x]) => T.square(T.avgPool2d(x, { kernel: 3, stride: 1, padding: 1, countIncludePad: false })) },
+  { name: 'avgPool2d 3 s2 exclude-pad', inputs: () => [rand([1, 1, 7, 6])], op: ([x]) => T.square(T.avgPool2d(x, { kernel: 3, stride: 2, padding: 1, countIncludePad: false })) },
   // softmax family and losses
   { name: 'logSoftmax', inputs: () => [rand([3, 5])], op: ([x]) => T.logSoftmax(x) },
   { name: 'softmax axis 0', inputs: () => [rand([3, 4])], op: ([x]) => T.softmax(x, 0) },

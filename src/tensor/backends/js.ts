@@ -410,7 +410,6 @@ function poolOutSize(xShape: Shape, win: Window2d): number {
   return N * C * windowOut(H, win.kernel[0], win.stride[0], win.pad[0], win.pad[1]) * windowOut(W, win.kernel[1], win.stride[1], win.pad[2], win.pad[3]);
 }
 
-/** Visits every (input, output) pair of a pooling window as flat indices; padding positions are skipped. */
 /** Average pooling's divisor per output: kh * kw, or (countPad false) the window's positions inside the input. */
 function poolDivisors(xShape: Shape, win: Window2d, countPad: boolean): Float64Array {
   const div = new Float64Array(poolOutSize(xShape, win));
@@ -421,6 +420,7 @@ function poolDivisors(xShape: Shape, win: Window2d, countPad: boolean): Float64A
   return div;
 }
 
+/** Visits every (input, output) pair of a pooling window as flat indices; padding positions are skipped. */
 function poolTaps(xShape: Shape, win: Window2d, tap: (xi: number, oi: number) => void): void {
   const [N, C, H, W] = xShape;
   const [kh, kw] = win.kernel;
