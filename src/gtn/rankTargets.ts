@@ -86,12 +86,20 @@ export function checkRankTargets(
   if (leak) throw new GtnError(`${source}: rank-target cell ${leak.cell} is held out of meta-training (--hold-out); a teacher must not learn from the cells it is evaluated on`);
 }
 
+/** A log record as `readRankTargets` reads it: a vote's records carry their members' scores in `parts`. */
+export interface RankLogRecord {
+  score: number;
+  parts?: number[];
+}
+
 /**
  * The pool of a `gtn nas rank --out` log: each line's cell and score. A log that holds the records of more than
- * one proxy setting is refused (its scores are not on one scale).
+ * one proxy setting is refused (its scores are not on one scale). A vote's log (records with `parts`, whose own
+ * score is null) needs `voteScores`, which turns the records into one score each (the caller passes the NAS
+ * layer's mean-rank vote; this layer does not import it).
  */
-export function readRankTargets(file: string): RankTarget[] {
-  let rows: { arch?: unknown; score?: unknown; proxyKey?: unknown }[];
+export function readRankTargets(file: string, voteScores?: (records: readonly RankLogRecord[]) => number[]): RankTarget[] {
+  let rows: { arch?: unknown; score?: unknown; proxyKey?: unknown; parts?: unknown }[];
   try {
     rows = readJsonl(file);
   } catch (err) {
@@ -100,16 +108,26 @@ export function readRankTargets(file: string): RankTarget[] {
   if (!rows.length) throw new GtnError(`--rank-targets ${file}: no records (expected the --out log of \`gtn nas rank\`)`);
   const keys = new Set(rows.map((r) => r.proxyKey));
   if (keys.size > 1) throw new GtnError(`--rank-targets ${file}: records of ${keys.size} proxy settings; give the log of one`);
-  const byCell = new Map<string, RankTarget>();
-  rows.forEach((r, i) => {
-    if (typeof r.arch !== 'string' || typeof r.score !== 'number') throw new GtnError(`--rank-targets ${file}:${i + 1}: expected {"arch": string, "score": number}`);
-    let cell: string;
+  const vote = rows.some((r) => r.parts !== undefined);
+  if (vote && !voteScores) throw new GtnError(`--rank-targets ${file}: the log of a vote, and no vote scorer was given`);
+  const cells = rows.map((r, i) => {
+    const ok = vote ? Array.isArray(r.parts) && r.parts.every((x) => x === null || typeof x === 'number') : typeof r.score === 'number';
+    if (typeof r.arch !== 'string' || !ok)
+      throw new GtnError(`--rank-targets ${file}:${i + 1}: expected {"arch": string, ${vote ? '"parts": number[]' : '"score": number'}}`);
     try {
-      cell = formatCell(parseCell(r.arch));
+      return formatCell(parseCell(r.arch));
     } catch (err) {
       throw new GtnError(`--rank-targets ${file}:${i + 1}: ${(err as Error).message}`);
     }
-    byCell.set(cell, { cell, score: r.score });
   });
+  let scores: number[];
+  try {
+    // A member that failed on a cell logs null: it ranks that cell lowest, as the vote itself does.
+    scores = vote ? voteScores!(rows.map((r) => ({ score: Number.NaN, parts: (r.parts as (number | null)[]).map((x) => x ?? Number.NaN) }))) : rows.map((r) => r.score as number);
+  } catch (err) {
+    throw new GtnError(`--rank-targets ${file}: ${(err as Error).message}`);
+  }
+  const byCell = new Map<string, RankTarget>();
+  cells.forEach((cell, i) => byCell.set(cell, { cell, score: scores[i] }));
   return [...byCell.values()];
 }

@@ -14,6 +14,7 @@ import { unroll, windowedTrainLoss } from '../../src/gtn/unroll.js';
 import { parseConfig, presetConfig } from '../../src/gtn/config.js';
 import { sampleLearnerSpec } from '../../src/gtn/experiment.js';
 import { rankTargetWeights, readRankTargets, samplePair } from '../../src/gtn/rankTargets.js';
+import { recordScores } from '../../src/nas/rank.js';
 import { tinyBatch, tinyUnroll } from '../helpers/gtnFixture.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gtn-rank-targets-'));
@@ -104,6 +105,23 @@ describe('rank targets', () => {
     writeFileSync(bad, `${JSON.stringify({ arch: A, proxyKey: 'k', score: 1 })}\n${JSON.stringify({ arch: '|conv~0|', proxyKey: 'k', score: 2 })}\n`);
     assert.throws(() => readRankTargets(bad), /bad\.jsonl:2: /);
     assert.throws(() => readRankTargets(join(work, 'none.jsonl')), /none\.jsonl: no records/);
+  });
+
+  it("reads a vote's log through the vote scorer it is given, a member's null ranking lowest", () => {
+    const log = join(work, 'vote.jsonl');
+    const rec = (arch: string, parts: (number | null)[]) => JSON.stringify({ arch, proxyKey: 'v', score: null, seconds: 1, parts });
+    writeFileSync(log, [rec(A, [-1, 5]), rec(B, [-3, null]), rec(C, [-2, 7])].join('\n') + '\n');
+    const got = readRankTargets(log, recordScores);
+    // member 1 ranks A > C > B, member 2 C > A > B (null lowest): mean normalised ranks 0.75, 0, 0.75
+    assert.deepEqual(got, [
+      { cell: A, score: 0.75 },
+      { cell: B, score: 0 },
+      { cell: C, score: 0.75 },
+    ]);
+    assert.throws(() => readRankTargets(log), /vote\.jsonl: the log of a vote/);
+    const bad = join(work, 'vote-bad.jsonl');
+    writeFileSync(bad, `${rec(A, [-1, 5])}\n${JSON.stringify({ arch: B, proxyKey: 'v', score: null })}\n`);
+    assert.throws(() => readRankTargets(bad, recordScores), /vote-bad\.jsonl:2: expected .*"parts"/);
   });
 
   it('pairs are two cells of different scores, each cell drawn on both sides', () => {

@@ -9,6 +9,7 @@ import { trackRun } from '../../records/index.js';
 import { readArchs } from '../../nas/archFile.js';
 import { formatCell } from '../../models/index.js';
 import { readRankTargets, withoutHeldOut } from '../../gtn/rankTargets.js';
+import { recordScores } from '../../nas/rank.js';
 
 interface TrainFlags {
   dataset?: string;
@@ -88,7 +89,7 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.rankTargets) {
     // Cells whose networks the run holds out are left out of the pool here (they are the evaluation cells); a
     // config that still pairs the two is refused by parseConfig.
-    const all = readRankTargets(f.rankTargets);
+    const all = readRankTargets(f.rankTargets, recordScores);
     const pool = withoutHeldOut(all, raw.heldOutCells as string[]);
     if (!pool.length) throw new GtnError(`--rank-targets ${f.rankTargets}: every one of its ${all.length} cells is a network held out by --hold-out`);
     if (pool.length < all.length) console.error(`--rank-targets: ${all.length - pool.length} of ${all.length} cells are networks held out by --hold-out; the pool is the other ${pool.length}`);
@@ -160,7 +161,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--eval-every <n>', 'validate every n outer iterations', parseIntOption('--eval-every'))
     .option('--inner-lr <x>', 'initial inner learning rate (learned per step from there)', parseNumberOption('--inner-lr'))
     .option('--init-from <run>', "start from that run's best meta-parameters instead of a fresh teacher (its schedule and curriculum repeated when --steps is a multiple of its)")
-    .option('--rank-targets <log>', 'rank-aware meta-training: learners are the cells of this `gtn nas rank --out` log, and each meta-loss weighs 1 + w * z, z the standardised rank of the cell in it')
+    .option('--rank-targets <log>', 'rank-aware meta-training: learners are the cells of this `gtn nas rank --out` log (of one proxy, or of a vote: its mean ranks), and each meta-loss weighs 1 + w * z, z the standardised rank of the cell in it')
     .option('--rank-weight <w>', 'w of --rank-targets (default 1; 0: the plain meta-loss on those cells)', parseNumberOption('--rank-weight'))
     .option('--rank-loss <kind>', 'with --rank-targets: weighted (one cell, its loss weighed by rank) | pairwise (two cells, plus w times a logistic loss on their order under the train-loss score)')
     .option('--rank-temperature <t>', 'pairwise: training-loss difference at which the order loss saturates (default 0.1)', parseNumberOption('--rank-temperature'))
