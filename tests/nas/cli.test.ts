@@ -234,6 +234,28 @@ describe('gtn nas', () => {
     assert.match(gtn('nas', 'subset', '--from', truth, '--n', String(left + 1), '--exclude', ex, '--out', out).stderr, new RegExp(`cannot draw ${left + 1} cells from ${left}`));
   });
 
+  it('subset without --from: random networks of the whole space, the --sample stream less the excluded networks', () => {
+    const sampled = join(work, 'sampled.jsonl');
+    assert.equal(gtn('nas', 'rank', '--sample', '40', '--seed', '5', '--proxy', 'params', '--out', sampled).status, 0);
+    const stream = readFileSync(sampled, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { arch: string }).arch);
+    const ex1 = join(work, 'ex1.txt');
+    const ex2 = join(work, 'ex2.txt');
+    writeFileSync(ex1, `${stream.filter((_, i) => i % 3 === 0).join('\n')}\n`);
+    writeFileSync(ex2, `${cells.join('\n')}\n`);
+    const gone = new Set([...stream.filter((_, i) => i % 3 === 0), ...cells].map(canonicalArch));
+    const out = join(work, 'pool.txt');
+    const r = gtn('nas', 'subset', '--n', '20', '--seed', '5', '--exclude', ex1, '--exclude', ex2, '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const pool = readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(pool.length, 20);
+    assert.equal(new Set(pool.map(canonicalArch)).size, 20, 'distinct networks');
+    for (const c of pool) assert.ok(!gone.has(canonicalArch(c)), `${c} is an excluded network`);
+    // The kept cells of the --sample stream come first, in its order.
+    const kept = stream.filter((c) => !gone.has(canonicalArch(c)));
+    assert.deepEqual(pool.slice(0, Math.min(20, kept.length)), kept.slice(0, 20));
+    assert.match(gtn('nas', 'subset', '--n', '4930', '--exclude', ex2, '--out', out).stderr, /--n 4930: the space has \d+ distinct networks outside the excluded ones/);
+  });
+
   it('bad input: file and line, option names, no stack traces', () => {
     const bad = join(work, 'bad.txt');
     writeFileSync(bad, `${cells[0]}\n|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|conv~2|\n`);

@@ -75,10 +75,19 @@ function checkSpace(space: string): void {
   if (space !== 'nb201') throw new GtnError(`--space must be nb201 (the NAS-Bench-201 cell space), got '${space}'`);
 }
 
-/** `n` random cells of distinct canonical forms. */
-function sampleCells(n: number, seed: number): Cell[] {
+/** The number of distinct networks of the space (isomorphic cells merged). */
+let distinct: number | undefined;
+const distinctNetworks = (): number => (distinct ??= new Set(enumerateCells().map(canonicalCell)).size);
+
+/**
+ * `n` random cells of distinct canonical forms, none of them a network in `exclude` (canonical forms). Excluding
+ * networks while drawing keeps the draws of the rest: the list is the unexcluded networks of the same stream.
+ */
+function sampleCells(n: number, seed: number, exclude: ReadonlySet<string> = new Set(), what = '--sample'): Cell[] {
+  const available = distinctNetworks() - exclude.size;
+  if (n > available) throw new GtnError(`${what} ${n}: the space has ${available} distinct networks${exclude.size ? ' outside the excluded ones' : ''}`);
   const rng = Rng.seeded(seed).fork('sample');
-  const seen = new Set<string>();
+  const seen = new Set<string>(exclude);
   const out: Cell[] = [];
   while (out.length < n) {
     const c = sampleCell(rng);
@@ -112,7 +121,7 @@ export function registerNasCommand(program: Command): void {
     .option('--json', 'one JSON object')
     .action((f: { space: string; json?: boolean }) => {
       checkSpace(f.space);
-      const distinct = new Set(enumerateCells().map(canonicalCell)).size;
+      const distinct = distinctNetworks();
       if (f.json) console.log(JSON.stringify({ space: f.space, cells: SPACE_SIZE, distinct }));
       else console.log(`nb201: ${SPACE_SIZE} cells, ${distinct} distinct networks (isomorphic cells merged)`);
     });
@@ -228,21 +237,27 @@ export function registerNasCommand(program: Command): void {
 
   nas
     .command('subset')
-    .description('a measurement subset of a ground-truth file: cell strings only, stratified over accuracy')
-    .requiredOption('--from <csv>', 'ground-truth CSV')
+    .description('a measurement subset of a ground-truth file (cell strings only, stratified over accuracy), or without --from random cells of the whole space (distinct networks, no ground truth: e.g. a pool of rank targets)')
+    .option('--from <csv>', 'ground-truth CSV (without it: uniform over the networks of the space)')
     .requiredOption('--n <n>', 'cells', parseIntOption('--n'))
     .option('--seed <n>', 'seed', parseIntOption('--seed'), 0)
-    .option('--exclude <file>', 'leave out every cell isomorphic to one of these (e.g. another subset)')
+    .option('--exclude <file>', 'leave out every cell isomorphic to one of these (e.g. another subset); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--exclude-teacher <run>', "leave out every cell isomorphic to one this teacher's meta-training used")
     .requiredOption('--out <file>', 'where to write the cell strings')
-    .action((f: { from: string; n: number; seed: number; exclude?: string; excludeTeacher?: string; out: string }) => {
-      const truth = readTruth(f.from);
+    .action((f: { from?: string; n: number; seed: number; exclude: string[]; excludeTeacher?: string; out: string }) => {
       // Both exclusions are by network (canonical form), not by string: two subsets that share no string can
       // still share networks, and a measurement on one would then be partly a measurement on the other.
-      const networks = new Set(f.exclude ? readArchs(f.exclude).map(canonicalCell) : []);
+      const networks = new Set(f.exclude.flatMap((file) => readArchs(file).map(canonicalCell)));
       if (f.excludeTeacher) for (const a of seenCells(f.excludeTeacher)) networks.add(canonicalArch(a));
-      const exclude = new Set([...truth.keys()].filter((a) => networks.has(canonicalArch(a))));
-      const cells = stratifiedSample(truth, f.n, Rng.seeded(f.seed).fork('subset'), exclude);
+      let cells: string[];
+      if (f.from) {
+        const truth = readTruth(f.from);
+        const exclude = new Set([...truth.keys()].filter((a) => networks.has(canonicalArch(a))));
+        cells = stratifiedSample(truth, f.n, Rng.seeded(f.seed).fork('subset'), exclude);
+      } else {
+        // The same stream as `rank --sample N --seed S`, less the excluded networks.
+        cells = sampleCells(f.n, f.seed, networks, '--n').map(formatCell);
+      }
       writeFileSync(f.out, `${cells.join('\n')}\n`);
       console.log(`${cells.length} cells written to ${f.out}`);
     });
