@@ -27,11 +27,13 @@ for ((r = 0; r < ROUNDS; r++)); do
   head -n 120 "$pool.txt" > "$pool-A.txt"
   tail -n +121 "$pool.txt" > "$pool-B.txt"
   log=$pool-vote
+  pids=()
   for h in A B; do # two 1-thread processes
     GTN_THREADS=1 $GTN nas rank --archs "$pool-$h.txt" --proxy "gtn:$teacher,cells=2+nwot" --steps 128 --score train-loss \
       --val-images 0 --channels 8 --cells 1 --include-seen --out "$log-$h.jsonl" > /dev/null &
+    pids+=($!)
   done
-  wait
+  for p in "${pids[@]}"; do wait "$p"; done # a half that failed stops the script (set -e) before its log is used
   cat "$log-A.jsonl" "$log-B.jsonl" > "$log.jsonl"
   next=$PREFIX${SUFFIX[r]}
   if [ -f "$next/config.json" ]; then resume=(--resume "$next"); else
