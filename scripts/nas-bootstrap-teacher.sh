@@ -13,11 +13,16 @@ ROUNDS=${2:?number of rounds}
 PREFIX=${3:-runs/nas-teacher-pv}
 GTN="node --single-threaded-gc bin/gtn.js"
 HOLDOUT=runs/nas/holdout.txt # the evaluation lists, which no teacher may train on
-mkdir -p runs/nas runs/nasrank
-cat docs/nas/eval100.txt docs/nas/dev40.txt > "$HOLDOUT"
 SEEDS=(41 43 47 53 59 61)
 NAMES=(pool240 poolb240 poolc240 poold240 poole240 poolf240)
 SUFFIX=("1" "1b" "1c" "1d" "1e" "1f")
+if ! [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || ((ROUNDS > ${#SEEDS[@]})); then
+  echo "nas-bootstrap-teacher.sh: ROUNDS must be 1-${#SEEDS[@]} (one pool seed and name per round), got '$ROUNDS'" >&2
+  exit 2
+fi
+[ -f "$START/config.json" ] || { echo "nas-bootstrap-teacher.sh: $START is not a teacher run folder (no config.json)" >&2; exit 2; }
+mkdir -p runs/nas runs/nasrank
+cat docs/nas/eval100.txt docs/nas/dev40.txt > "$HOLDOUT"
 teacher=$START
 exclude=(--exclude docs/nas/eval100.txt --exclude docs/nas/dev40.txt --exclude docs/nas/dev100.txt --exclude docs/nas/pool300.txt)
 for ((r = 0; r < ROUNDS; r++)); do
