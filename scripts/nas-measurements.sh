@@ -27,7 +27,9 @@ GTN_NET="--channels 8 --cells ${GTN_CELLS:-1}"
 if [[ $step == rank || $step == all ]]; then
   R="$GTN nas rank --archs $EVAL --truth $TRUTH --json $NET"
   $R $GTN_NET --proxy "gtn:$TEACHER" --steps 16,32,64,128 --out "$OUT/rank-gtn.jsonl" > "$OUT/rank-gtn.json"
-  for p in params synflow nwot; do $R --proxy $p --out "$OUT/rank-$p.jsonl" > "$OUT/rank-$p.json"; done
+  for p in params synflow nwot meco; do $R --proxy $p --out "$OUT/rank-$p.jsonl" > "$OUT/rank-$p.json"; done
+  # MeCo on NB201's own network (C = 16, N = 5), as its authors score it: under a second per cell
+  $GTN nas rank --archs $EVAL --truth $TRUTH --json --channels 16 --cells 5 --proxy meco --out "$OUT/rank-meco-full.jsonl" > "$OUT/rank-meco-full.json"
   # The most expensive: ~80 s per cell on one core. The README's figure covers the cells it had scored.
   $R --proxy real --steps 128,256,512,1200 --out "$OUT/rank-real.jsonl" > "$OUT/rank-real.json"
 fi

@@ -3,7 +3,7 @@
 import { loadTrainingSplits, type TrainingSplits } from '../data/load.js';
 import { GtnError } from '../errors.js';
 import { parseCell } from '../models/index.js';
-import { buildProxy, type Proxy, type ProxySpec } from '../nas/proxies/index.js';
+import { buildProxy, needsData, type Proxy, type ProxySpec } from '../nas/proxies/index.js';
 import { encodeResult } from './jobs.js';
 
 export type ScorerRequest = { spec: ProxySpec; arch: string };
@@ -27,8 +27,7 @@ function proxyFor(spec: ProxySpec): Promise<Proxy> {
   let p = proxies.get(key);
   if (!p) {
     if (proxies.size >= MAX_PROXIES) proxies.delete(proxies.keys().next().value!);
-    const needsData = spec.kind === 'gtn' || spec.kind === 'real' || spec.kind === 'nwot';
-    p = (async () => buildProxy(spec, needsData ? await cifar() : undefined))();
+    p = (async () => buildProxy(spec, needsData(spec) ? await cifar() : undefined))();
     p.catch(() => proxies.delete(key));
     proxies.set(key, p);
   }

@@ -82,7 +82,7 @@ describe('NB201 network', () => {
     const f = (xs: T.Tensor[]) => score(nb201Forward(spec, withLeaves(xs), x).logits);
     const pattern = (xs: T.Tensor[]) => {
       let bits = '';
-      T.noGrad(() => nb201Forward(spec, withLeaves(xs), x, undefined, (pre) => (bits += Array.from(pre.data, (v) => (v > 0 ? '1' : '0')).join(''))));
+      T.noGrad(() => nb201Forward(spec, withLeaves(xs), x, undefined, { relu: (pre) => (bits += Array.from(pre.data, (v) => (v > 0 ? '1' : '0')).join('')) }));
       return bits;
     };
     const at = picks.map((i) => leaves[i]);

@@ -11,11 +11,13 @@ import { presetConfig } from '../../src/gtn/config.js';
 import { splitScore, trainFresh } from '../../src/gtn/evaluate.js';
 import { loadRunState } from '../../src/gtn/runState.js';
 import { runFiles, train } from '../../src/gtn/trainer.js';
-import { initNb201, paramCount, parseCell } from '../../src/models/index.js';
+import { initNb201, nb201Forward, paramCount, parseCell } from '../../src/models/index.js';
+import { conv } from '../../src/nn/index.js';
+import { randomBatch } from '../../src/gtn/experiment.js';
 import { buildProxy, parseProxy } from '../../src/nas/proxies/index.js';
 import { networkSpec } from '../../src/nas/proxies/training.js';
-import { logDetPsd } from '../../src/nas/proxies/zeroCost.js';
-import { Rng } from '../../src/tensor/index.js';
+import { rowCorrelation, symmetricEigenvalues } from '../../src/nas/proxies/linalg.js';
+import { Rng, noGrad, randn } from '../../src/tensor/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gtn-proxies-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -71,17 +73,38 @@ describe('NAS proxies', () => {
     assert.equal(r.bySteps![0].scores['val-acc'], undefined);
   });
 
-  it('zero-cost proxies: params counts, synflow is positive, nwot is a log-determinant', async () => {
+  it('zero-cost proxies: params counts, synflow is positive, nwot is a finite log-determinant', async () => {
     const params = await buildProxy(parseProxy('params', { channels: 4, cells: 1 }));
     const spec = networkSpec(cell, { channels: 4, cells: 1 });
     assert.equal(params.score(cell).score, paramCount(initNb201(spec, [3, 32, 32], 10, Rng.seeded(0), false)));
     const synflow = (await buildProxy(parseProxy('synflow', { channels: 4, cells: 1 }))).score(cell).score;
     assert.ok(synflow > 0 && Number.isFinite(synflow));
-    // log det [[2,1],[1,2]] = log 3; a singular matrix gives -Infinity
-    assert.ok(Math.abs(logDetPsd(Float64Array.from([2, 1, 1, 2]), 2) - Math.log(3)) < 1e-12);
-    assert.equal(logDetPsd(Float64Array.from([1, 1, 1, 1]), 2), Number.NEGATIVE_INFINITY);
     const nwot = (await buildProxy(parseProxy('nwot', { channels: 4, cells: 1, nwotBatch: 16 }), data)).score(cell).score;
     assert.ok(Number.isFinite(nwot) && nwot > 0);
+  });
+
+  it("meco: every module of NAS-Bench-201's PyTorch network, as its forward hooks see them", async () => {
+    const spec = networkSpec(cell, { channels: 4, cells: 1 });
+    const p = initNb201(spec, [3, 32, 32], 10, Rng.seeded(0), false);
+    let taps = 0;
+    noGrad(() => nb201Forward(spec, p, randn([2, 3, 32, 32], Rng.seeded(1)), undefined, { module: () => taps++ }));
+    // stem 3 (conv, BN, Sequential); a cell 20 (conv edges 5 each: ReLU, conv, BN, Sequential, ReLUConvBN; skip 1;
+    // pool 2; none 1; the cell 1); a reduction 14 (two ReLUConvBNs, avg-pool + conv1x1 + Sequential, the block);
+    // lastact 3 (BN, ReLU, Sequential)
+    assert.equal(taps, 3 + 3 * 20 + 2 * 14 + 3);
+    const meco = (c: typeof cell, channels = 4) => buildProxy(parseProxy('meco', { channels, cells: 1, nwotBatch: 8 }), data).then((m) => m.score(c).score);
+    const score = await meco(cell);
+    assert.ok(score > 0 && score < taps, `each module adds a correlation matrix's smallest eigenvalue, in [0, 1]: ${score}`);
+    // With every edge 'none' only the stem's three outputs carry signal (the rest is zeros, whose correlations are
+    // 0), and batch norm, per channel, keeps the conv's correlations: meco is 3 x the stem conv's smallest eigenvalue.
+    const none = parseCell('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|');
+    const s = networkSpec(none, { channels: 6, cells: 1 });
+    const x = randomBatch(data.train, 8, Rng.seeded(0).fork('meco')).x;
+    const stem = noGrad(() => conv(initNb201(s, [3, 32, 32], 10, Rng.seeded(0), false).stem.conv, x, { padding: 1 }));
+    const lmin = symmetricEigenvalues(rowCorrelation(stem.data.subarray(0, 6 * 1024), 6, 1024), 6)[0];
+    assert.ok(lmin > 0.01);
+    // (to float32: batch norm rescales in float32)
+    assert.ok(Math.abs((await meco(none, 6)) - 3 * lmin) < 1e-6);
   });
 
   it('bad proxy names and options are named in the error', () => {

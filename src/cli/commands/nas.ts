@@ -33,7 +33,7 @@ interface ProxyFlags {
 
 function proxyOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--proxy <name>', "gtn:RUN (a teacher run folder) | real | params | synflow | nwot | a vote P1+P2[+...] (a member's own options after it: 'gtn:RUN,channels=4,cells=5+nwot')")
+    .requiredOption('--proxy <name>', "gtn:RUN (a teacher run folder) | real | params | synflow | nwot | meco | a vote P1+P2[+...] (a member's own options after it: 'gtn:RUN,channels=4,cells=5+nwot')")
     .option('--steps <list>', 'training proxies: steps k, or a list (16,32,64,128) scored in one training run; the last is the score')
     .option('--score <kind>', 'training proxies: val-acc | val-loss | train-loss (default val-acc)')
     .option('--channels <n>', 'network channels C of the scored network (default: the teacher\'s, else 8)', parseIntOption('--channels'))

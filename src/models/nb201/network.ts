@@ -84,11 +84,20 @@ export function initNb201(spec: Nb201Spec, inShape: readonly number[], classes: 
   };
 }
 
-/**
- * Forward pass; returns the logits and the BN statistics it used, [mean, variance] per BN in order.
- * `onRelu` sees every ReLU's input (zero-cost proxies read activation patterns through it).
- */
-export function nb201Forward(spec: Nb201Spec, p: Nb201Params, x: Tensor, saved?: readonly Tensor[], onRelu?: (pre: Tensor) => void): { logits: Tensor; stats: Tensor[] } {
+/** What a zero-cost proxy may watch during a forward pass. */
+export interface Nb201Taps {
+  /** Every ReLU's input (nwot reads activation patterns). */
+  relu?: (pre: Tensor) => void;
+  /**
+   * Every module's output as NAS-Bench-201's PyTorch network nests its modules (MeCo hooks every module): a
+   * Sequential's or a wrapper's output is its last member's again, so it is passed again; a `none` edge's output is
+   * zeros. The global pool and the classifier are left out: their outputs have one value per channel.
+   */
+  module?: (out: Tensor) => void;
+}
+
+/** Forward pass; returns the logits and the BN statistics it used, [mean, variance] per BN in order. */
+export function nb201Forward(spec: Nb201Spec, p: Nb201Params, x: Tensor, saved?: readonly Tensor[], taps: Nb201Taps = {}): { logits: Tensor; stats: Tensor[] } {
   const cell = cellOf(spec);
   const stats: Tensor[] = [];
   const norm = (h: Tensor, q: Bn): Tensor => {
@@ -97,19 +106,26 @@ export function nb201Forward(spec: Nb201Spec, p: Nb201Params, x: Tensor, saved?:
     stats.push(r.mean, r.variance);
     return r.y;
   };
-  const act = (h: Tensor): Tensor => {
-    onRelu?.(h);
-    return relu(h);
+  const tap = (t: Tensor, times = 1): Tensor => {
+    if (taps.module) for (let i = 0; i < times; i++) taps.module(t);
+    return t;
   };
-  const rcb = (h: Tensor, q: ReluConvBn, k: number, stride = 1): Tensor => norm(conv(q.conv, act(h), { padding: (k - 1) / 2, stride }), q);
+  const act = (h: Tensor): Tensor => {
+    taps.relu?.(h);
+    return tap(relu(h));
+  };
+  // ReLUConvBN: the ReLU, the conv, the BN, then its Sequential and the ReLUConvBN module return the BN's output.
+  const rcb = (h: Tensor, q: ReluConvBn, k: number, stride = 1): Tensor => tap(norm(tap(conv(q.conv, act(h), { padding: (k - 1) / 2, stride })), q), 3);
 
-  let h = norm(conv(p.stem.conv, x, { padding: 1 }), p.stem);
+  // stem: Sequential(conv, BN)
+  let h = tap(norm(tap(conv(p.stem.conv, x, { padding: 1 })), p.stem), 2);
   layout(spec).forEach((b, i) => {
     const q = p.blocks[i];
     if (b.kind === 'reduce') {
       const r = q as ReductionParams;
       const main = rcb(rcb(h, r.a, 3, 2), r.b, 3);
-      h = add(conv(r.down, avgPool2d(h, { kernel: 2, stride: 2 })), main);
+      // shortcut: Sequential(avg-pool, conv1x1)
+      h = tap(add(tap(conv(r.down, tap(avgPool2d(h, { kernel: 2, stride: 2 }))), 2), main));
       return;
     }
     const edges = (q as CellParams).edges;
@@ -118,16 +134,23 @@ export function nb201Forward(spec: Nb201Spec, p: Nb201Params, x: Tensor, saved?:
       let sum: Tensor | null = null;
       for (let k = 0; k < EDGES.length; k++) {
         const op = cell[k];
-        if (EDGES[k].to !== to || op === 'none') continue;
+        if (EDGES[k].to !== to) continue;
+        if (op === 'none') {
+          if (taps.module) tap(zeros(h.shape));
+          continue;
+        }
         const inp = nodes[EDGES[k].from];
-        const y = op === 'skip_connect' ? inp : op === 'avg_pool_3x3' ? avgPool3x3ExcludePad(inp) : rcb(inp, edges[`e${k}`], op === 'nor_conv_1x1' ? 1 : 3);
+        // skip: Identity; pool: AvgPool2d inside the POOLING module
+        const y = op === 'skip_connect' ? tap(inp) : op === 'avg_pool_3x3' ? tap(avgPool3x3ExcludePad(inp), 2) : rcb(inp, edges[`e${k}`], op === 'nor_conv_1x1' ? 1 : 3);
         sum = sum ? add(sum, y) : y;
       }
       // A node with only 'none' inputs is zero (NAS-Bench-201 multiplies by 0 and keeps the tensor).
       nodes.push(sum ?? zeros(h.shape));
     }
-    h = nodes[3];
+    h = tap(nodes[3]);
   });
-  h = act(norm(h, p.head));
-  return { logits: linear(p.head.fc, mean(h, [2, 3])), stats };
+  // lastact: Sequential(BN, ReLU)
+  h = tap(act(tap(norm(h, p.head))));
+  const logits = linear(p.head.fc, mean(h, [2, 3]));
+  return { logits, stats };
 }

@@ -1,4 +1,4 @@
-// Proxies by name: `gtn:RUN`, `real`, `params`, `synflow`, `nwot`, and votes of them (`P1+P2`, each member with
+// Proxies by name: `gtn:RUN`, `real`, `params`, `synflow`, `nwot`, `meco`, and votes of them (`P1+P2`, each member with
 // its own options: `gtn:runs/t,cells=2+gtn:runs/t,channels=4,cells=5+nwot`), with their options in one
 // serialisable description, so that a worker process (or machine) can build the same proxy from it.
 import { loadTrainingSplits, type TrainingSplits } from '../../data/load.js';
@@ -9,12 +9,12 @@ import { SCORE_KINDS, type Proxy, type ScoreKind } from './proxy.js';
 import type { TrainingProxyOptions } from './training.js';
 import { realProxy } from './real.js';
 import { voteProxy } from './vote.js';
-import { nwotProxy, paramsProxy, synflowProxy } from './zeroCost.js';
+import { mecoProxy, nwotProxy, paramsProxy, synflowProxy } from './zeroCost.js';
 
 export { SCORE_KINDS, type Proxy, type ProxyResult, type ScoreKind, type StepScore } from './proxy.js';
 export { seenCells } from './gtn.js';
 
-export const PROXY_KINDS = ['gtn', 'real', 'params', 'synflow', 'nwot'] as const;
+export const PROXY_KINDS = ['gtn', 'real', 'params', 'synflow', 'nwot', 'meco'] as const;
 
 /** Every proxy's description: the training proxies' options (network, steps, scoring) and the others' own. */
 export interface ProxySpec extends TrainingProxyOptions {
@@ -29,7 +29,7 @@ export interface ProxySpec extends TrainingProxyOptions {
   lr: number;
   momentum: number;
   batch: number;
-  /** nwot: images in the batch. */
+  /** nwot, meco: images in the batch (meco reads the first image's features; the batch sets batch norm's statistics). */
   nwotBatch: number;
 }
 
@@ -84,7 +84,7 @@ export function parseProxy(text: string, over: Partial<ProxySpec> = {}): ProxySp
   }
   if (text.includes(',')) throw new GtnError(`--proxy '${text}': per-proxy options (',key=value') are for the members of a vote (P1+P2); give this proxy's options as flags`);
   const [kind, ...rest] = text.split(':');
-  if (!(PROXY_KINDS as readonly string[]).includes(kind)) throw new GtnError(`--proxy must be one of gtn:RUN, real, params, synflow, nwot; got '${text}'`);
+  if (!(PROXY_KINDS as readonly string[]).includes(kind)) throw new GtnError(`--proxy must be one of gtn:RUN, real, params, synflow, nwot, meco; got '${text}'`);
   const run = rest.join(':') || undefined;
   if (kind === 'gtn' && !run) throw new GtnError("--proxy gtn needs the teacher's run folder: --proxy gtn:runs/NAME");
   if (kind !== 'gtn' && run) throw new GtnError(`--proxy ${kind} takes no argument (got '${text}')`);
@@ -109,7 +109,8 @@ export function proxyLabel(p: ProxySpec): string {
   return p.kind === 'gtn' ? `gtn:${p.run}` : p.kind;
 }
 
-const needsData = (p: ProxySpec): boolean => p.kind === 'gtn' || p.kind === 'real' || p.kind === 'nwot' || (p.parts ?? []).some(needsData);
+/** Whether the proxy reads CIFAR-10 (a vote: any of its members). */
+export const needsData = (p: ProxySpec): boolean => p.kind === 'gtn' || p.kind === 'real' || p.kind === 'nwot' || p.kind === 'meco' || (p.parts ?? []).some(needsData);
 
 /** The teacher runs a proxy reads (a vote's members' too). */
 export const proxyRuns = (p: ProxySpec): string[] => (p.kind === 'vote' ? p.parts!.flatMap(proxyRuns) : p.run ? [p.run] : []);
@@ -133,5 +134,7 @@ export async function buildProxy(p: ProxySpec, data?: TrainingSplits): Promise<P
       return synflowProxy({ channels: p.channels, cells: p.cells, seed: p.seed });
     case 'nwot':
       return nwotProxy(splits!.train, { channels: p.channels, cells: p.cells, seed: p.seed, batch: p.nwotBatch });
+    case 'meco':
+      return mecoProxy(splits!.train, { channels: p.channels, cells: p.cells, seed: p.seed, batch: p.nwotBatch });
   }
 }

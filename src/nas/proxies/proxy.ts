@@ -27,7 +27,7 @@ export interface ProxyResult {
 }
 
 export interface Proxy {
-  /** 'gtn', 'real', 'params', 'synflow', 'nwot'. */
+  /** 'gtn', 'real', 'params', 'synflow', 'nwot', 'meco'. */
   readonly kind: string;
   /** Everything that determines a score besides the cell (a job id or a record is keyed on it). */
   readonly settings: Record<string, unknown>;

@@ -3,12 +3,15 @@
 //   synflow — Tanaka et al. 2020: with |weights|, batch norm disabled and an all-ones input, the sum over
 //             conv and linear weights of |w * dR/dw| where R is the sum of the logits;
 //   nwot    — Mellor et al. 2021: log|det K| where K[i,j] counts the ReLUs on which images i and j of a real
-//             batch agree (both active or both inactive).
+//             batch agree (both active or both inactive);
+//   meco    — Jiang et al. 2023: over every module's output for the first image of a real batch, the sum of the
+//             smallest eigenvalue of the correlation matrix between its channels (over the spatial positions).
 import type { Split } from '../../data/splits.js';
 import { GtnError } from '../../errors.js';
 import { randomBatch } from '../../gtn/experiment.js';
 import { initNb201, nb201Forward, paramCount, type Nb201Params } from '../../models/index.js';
 import { Rng, abs, grad, matmul, noGrad, ones, sum, tensor, treeLeaves, treeUnflatten, zeros, type Tree } from '../../tensor/index.js';
+import { logDetPsd, rowCorrelation, smallestEigenvalue } from './linalg.js';
 import type { Proxy } from './proxy.js';
 import { networkSpec } from './training.js';
 
@@ -59,26 +62,6 @@ export function synflowProxy(o: ZeroCostOptions): Proxy {
   };
 }
 
-/** log|det| of a symmetric positive semi-definite matrix (float64 Cholesky with a tiny jitter; -Infinity if singular). */
-export function logDetPsd(a: Float64Array, n: number): number {
-  const l = new Float64Array(n * n);
-  let logDet = 0;
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j];
-    for (let k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
-    if (!(d > 1e-9 * Math.max(1, a[j * n + j]))) return Number.NEGATIVE_INFINITY;
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    logDet += 2 * Math.log(ljj);
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
-      l[i * n + j] = s / ljj;
-    }
-  }
-  return logDet;
-}
-
 export function nwotProxy(train: Split, o: ZeroCostOptions & { batch: number }): Proxy {
   return {
     kind: 'nwot',
@@ -91,7 +74,7 @@ export function nwotProxy(train: Split, o: ZeroCostOptions & { batch: number }):
         const n = o.batch;
         const k = new Float64Array(n * n);
         noGrad(() =>
-          nb201Forward(spec, p, b.x, undefined, (pre) => {
+          nb201Forward(spec, p, b.x, undefined, { relu: (pre) => {
             const units = pre.size / n;
             const codes = new Float32Array(pre.size);
             for (let i = 0; i < pre.size; i++) codes[i] = pre.data[i] > 0 ? 1 : 0;
@@ -101,9 +84,39 @@ export function nwotProxy(train: Split, o: ZeroCostOptions & { batch: number }):
             const active = new Float64Array(n);
             for (let i = 0; i < n; i++) for (let u = 0; u < units; u++) active[i] += codes[i * units + u];
             for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) k[i * n + j] += units - active[i] - active[j] + 2 * cc[i * n + j];
-          }),
+          } }),
         );
         return logDetPsd(k, n);
+      }),
+  };
+}
+
+export function mecoProxy(train: Split, o: ZeroCostOptions & { batch: number }): Proxy {
+  return {
+    kind: 'meco',
+    settings: { ...o },
+    score: (cell) =>
+      timed(() => {
+        const spec = networkSpec(cell, o);
+        const p = initNb201(spec, [3, 32, 32], 10, Rng.seeded(o.seed), false);
+        // batch norm normalises over the whole batch (training mode, as at initialisation); the first image is read
+        const b = randomBatch(train, o.batch, Rng.seeded(o.seed).fork('meco'));
+        let score = 0;
+        let last: { out: unknown; value: number } = { out: null, value: 0 };
+        noGrad(() =>
+          nb201Forward(spec, p, b.x, undefined, {
+            module: (out) => {
+              if (out !== last.out) {
+                // a module that returns its last member's output passes the same tensor again: computed once
+                const [, channels, height, width] = out.shape;
+                const first = out.data.subarray(0, channels * height * width);
+                last = { out, value: smallestEigenvalue(rowCorrelation(first, channels, height * width), channels) };
+              }
+              score += last.value;
+            },
+          }),
+        );
+        return score;
       }),
   };
 }
