@@ -9,7 +9,7 @@
 import type { Split } from '../../data/splits.js';
 import { GtnError } from '../../errors.js';
 import { randomBatch } from '../../gtn/experiment.js';
-import { initNb201, nb201Forward, paramCount, type Nb201Params } from '../../models/index.js';
+import { initNb201, nb201Forward, paramCount, type Cell, type Nb201Params, type Nb201Taps } from '../../models/index.js';
 import { Rng, abs, grad, matmul, noGrad, ones, sum, tensor, treeLeaves, treeUnflatten, zeros, type Tree } from '../../tensor/index.js';
 import { logDetPsd, rowCorrelation, smallestEigenvalue } from './linalg.js';
 import type { Proxy } from './proxy.js';
@@ -62,19 +62,24 @@ export function synflowProxy(o: ZeroCostOptions): Proxy {
   };
 }
 
+/** One forward pass of the freshly initialised network on a seeded real batch (its own stream), watched through taps. */
+function watchAtInit(cell: Cell, train: Split, o: ZeroCostOptions & { batch: number }, stream: string, taps: Nb201Taps): void {
+  const spec = networkSpec(cell, o);
+  const p = initNb201(spec, [3, 32, 32], 10, Rng.seeded(o.seed), false);
+  const b = randomBatch(train, o.batch, Rng.seeded(o.seed).fork(stream));
+  noGrad(() => nb201Forward(spec, p, b.x, undefined, taps));
+}
+
 export function nwotProxy(train: Split, o: ZeroCostOptions & { batch: number }): Proxy {
   return {
     kind: 'nwot',
     settings: { ...o },
     score: (cell) =>
       timed(() => {
-        const spec = networkSpec(cell, o);
-        const p = initNb201(spec, [3, 32, 32], 10, Rng.seeded(o.seed), false);
-        const b = randomBatch(train, o.batch, Rng.seeded(o.seed).fork('nwot'));
         const n = o.batch;
         const k = new Float64Array(n * n);
-        noGrad(() =>
-          nb201Forward(spec, p, b.x, undefined, { relu: (pre) => {
+        watchAtInit(cell, train, o, 'nwot', {
+          relu: (pre) => {
             const units = pre.size / n;
             const codes = new Float32Array(pre.size);
             for (let i = 0; i < pre.size; i++) codes[i] = pre.data[i] > 0 ? 1 : 0;
@@ -84,8 +89,8 @@ export function nwotProxy(train: Split, o: ZeroCostOptions & { batch: number }):
             const active = new Float64Array(n);
             for (let i = 0; i < n; i++) for (let u = 0; u < units; u++) active[i] += codes[i * units + u];
             for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) k[i * n + j] += units - active[i] - active[j] + 2 * cc[i * n + j];
-          } }),
-        );
+          },
+        });
         return logDetPsd(k, n);
       }),
   };
@@ -97,25 +102,20 @@ export function mecoProxy(train: Split, o: ZeroCostOptions & { batch: number }):
     settings: { ...o },
     score: (cell) =>
       timed(() => {
-        const spec = networkSpec(cell, o);
-        const p = initNb201(spec, [3, 32, 32], 10, Rng.seeded(o.seed), false);
         // batch norm normalises over the whole batch (training mode, as at initialisation); the first image is read
-        const b = randomBatch(train, o.batch, Rng.seeded(o.seed).fork('meco'));
         let score = 0;
         let last: { out: unknown; value: number } = { out: null, value: 0 };
-        noGrad(() =>
-          nb201Forward(spec, p, b.x, undefined, {
-            module: (out) => {
-              if (out !== last.out) {
-                // a module that returns its last member's output passes the same tensor again: computed once
-                const [, channels, height, width] = out.shape;
-                const first = out.data.subarray(0, channels * height * width);
-                last = { out, value: smallestEigenvalue(rowCorrelation(first, channels, height * width), channels) };
-              }
-              score += last.value;
-            },
-          }),
-        );
+        watchAtInit(cell, train, o, 'meco', {
+          module: (out) => {
+            if (out !== last.out) {
+              // a module that returns its last member's output passes the same tensor again: computed once
+              const [, channels, height, width] = out.shape;
+              const first = out.data.subarray(0, channels * height * width);
+              last = { out, value: smallestEigenvalue(rowCorrelation(first, channels, height * width), channels) };
+            }
+            score += last.value;
+          },
+        });
         return score;
       }),
   };
