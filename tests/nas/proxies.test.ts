@@ -88,10 +88,10 @@ describe('NAS proxies', () => {
     const p = initNb201(spec, [3, 32, 32], 10, Rng.seeded(0), false);
     let taps = 0;
     noGrad(() => nb201Forward(spec, p, randn([2, 3, 32, 32], Rng.seeded(1)), undefined, { module: () => taps++ }));
-    // stem 3 (conv, BN, Sequential); a cell 20 (conv edges 5 each: ReLU, conv, BN, Sequential, ReLUConvBN; skip 1;
-    // pool 2; none 1; the cell 1); a reduction 14 (two ReLUConvBNs, avg-pool + conv1x1 + Sequential, the block);
-    // lastact 3 (BN, ReLU, Sequential)
-    assert.equal(taps, 3 + 3 * 20 + 2 * 14 + 3);
+    // stem 3 (conv, BN, Sequential); a cell 19 (conv edges 5 each: ReLU, conv, BN, Sequential, ReLUConvBN; skip 1;
+    // pool 2; the cell 1; none's zeros left out); a reduction 14 (two ReLUConvBNs, avg-pool + conv1x1 + Sequential,
+    // the block); lastact 3 (BN, ReLU, Sequential)
+    assert.equal(taps, 3 + 3 * 19 + 2 * 14 + 3);
     const meco = (c: typeof cell, channels = 4) => buildProxy(parseProxy('meco', { channels, cells: 1, nwotBatch: 8 }), data).then((m) => m.score(c).score);
     const score = await meco(cell);
     assert.ok(score > 0 && score < taps, `each module adds a correlation matrix's smallest eigenvalue, in [0, 1]: ${score}`);

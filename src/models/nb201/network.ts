@@ -90,8 +90,9 @@ export interface Nb201Taps {
   relu?: (pre: Tensor) => void;
   /**
    * Every module's output as NAS-Bench-201's PyTorch network nests its modules (MeCo hooks every module): a
-   * Sequential's or a wrapper's output is its last member's again, so it is passed again; a `none` edge's output is
-   * zeros. The global pool and the classifier are left out: their outputs have one value per channel.
+   * Sequential's or a wrapper's output is its last member's again, so it is passed again. Left out, as outputs
+   * whose channel correlations are all 0 under MeCo's convention: a `none` edge's zeros, and the global pool's and
+   * the classifier's single value per channel.
    */
   module?: (out: Tensor) => void;
 }
@@ -134,11 +135,7 @@ export function nb201Forward(spec: Nb201Spec, p: Nb201Params, x: Tensor, saved?:
       let sum: Tensor | null = null;
       for (let k = 0; k < EDGES.length; k++) {
         const op = cell[k];
-        if (EDGES[k].to !== to) continue;
-        if (op === 'none') {
-          if (taps.module) tap(zeros(h.shape));
-          continue;
-        }
+        if (EDGES[k].to !== to || op === 'none') continue;
         const inp = nodes[EDGES[k].from];
         // skip: Identity; pool: AvgPool2d inside the POOLING module
         const y = op === 'skip_connect' ? tap(inp) : op === 'avg_pool_3x3' ? tap(avgPool3x3ExcludePad(inp), 2) : rcb(inp, edges[`e${k}`], op === 'nor_conv_1x1' ? 1 : 3);
@@ -151,6 +148,5 @@ export function nb201Forward(spec: Nb201Spec, p: Nb201Params, x: Tensor, saved?:
   });
   // lastact: Sequential(BN, ReLU)
   h = tap(act(tap(norm(h, p.head))));
-  const logits = linear(p.head.fc, mean(h, [2, 3]));
-  return { logits, stats };
+  return { logits: linear(p.head.fc, mean(h, [2, 3])), stats };
 }

@@ -69,14 +69,14 @@ function tridiagonal(input: Float64Array, n: number): { d: Float64Array; e: Floa
 export function symmetricEigenvalues(input: Float64Array, n: number, count = n): Float64Array {
   const { d, e } = tridiagonal(input, n);
   const below = (x: number): number => {
-    let count = 0;
+    let negatives = 0;
     let q = 1;
     for (let i = 0; i < n; i++) {
       q = d[i] - x - (i > 0 ? (e[i - 1] * e[i - 1]) / q : 0);
       if (q === 0) q = -1e-300; // a zero pivot counts as below (x sits on an eigenvalue of the leading block)
-      if (q < 0) count++;
+      if (q < 0) negatives++;
     }
-    return count;
+    return negatives;
   };
   // Gershgorin bounds
   let lo = Infinity;
