@@ -13,7 +13,8 @@ export function ranks(xs: readonly number[]): number[] {
   return r;
 }
 
-function pearson(a: readonly number[], b: readonly number[]): number {
+/** Pearson's correlation of two paired samples (NaN when either is constant). */
+export function pearson(a: readonly number[], b: readonly number[]): number {
   const n = a.length;
   const ma = a.reduce((s, x) => s + x, 0) / n;
   const mb = b.reduce((s, x) => s + x, 0) / n;

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { logDetPsd, rowCorrelation, symmetricEigenvalues } from '../../src/nas/proxies/linalg.js';
+import { pearson } from '../../src/nas/rankStats.js';
 import { Rng } from '../../src/tensor/index.js';
 
 /** A random orthogonal n x n matrix (Gram-Schmidt on Gaussian columns). */
@@ -38,12 +39,6 @@ describe('zero-cost linear algebra', () => {
   it('rowCorrelation is Pearson between rows; a constant row is all zeros, its diagonal too', () => {
     const x = [1, 2, 3, 4, 2, 4, 6, 9, 5, 5, 5, 5, 4, 3, 2, 1];
     const c = rowCorrelation(x, 4, 4);
-    const pearson = (a: number[], b: number[]): number => {
-      const ma = a.reduce((s, v) => s + v) / a.length;
-      const mb = b.reduce((s, v) => s + v) / b.length;
-      const cov = a.reduce((s, v, i) => s + (v - ma) * (b[i] - mb), 0);
-      return cov / Math.sqrt(a.reduce((s, v) => s + (v - ma) ** 2, 0) * b.reduce((s, v) => s + (v - mb) ** 2, 0));
-    };
     assert.ok(Math.abs(c[0 * 4 + 1] - pearson([1, 2, 3, 4], [2, 4, 6, 9])) < 1e-12);
     assert.ok(Math.abs(c[0 * 4 + 3] + 1) < 1e-12);
     assert.deepEqual([c[0], c[5], c[10], c[15]], [1, 1, 0, 1]);
