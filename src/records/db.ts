@@ -21,20 +21,38 @@ export function openRecords(file: string): RecordsDb {
   } catch (err) {
     throw new GtnError(`cannot open the run records ${file}: ${(err as Error).message}`);
   }
-  try {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    // FULL: a transaction that returned is on disk, not only in the OS's cache.
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    migrate(db, file);
-  } catch (err) {
-    db.close();
-    if (err instanceof GtnError) throw err;
-    throw new GtnError(`cannot use the run records ${file}: ${(err as Error).message}`);
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      configure(db, file);
+      return db;
+    } catch (err) {
+      // Switching a new file to WAL upgrades a read lock to a write lock, and SQLite answers a contended
+      // upgrade with SQLITE_BUSY at once instead of calling the busy handler (it could deadlock). So when
+      // several processes open a new database together, the losers wait here and try again.
+      if (isBusy(err) && Date.now() < deadline) {
+        sleepMs(Math.min(200, 2 ** attempt) + (process.pid % 7));
+        continue;
+      }
+      db.close();
+      if (err instanceof GtnError) throw err;
+      throw new GtnError(`cannot use the run records ${file}: ${(err as Error).message}`);
+    }
   }
-  return db;
 }
+
+function configure(db: RecordsDb, file: string): void {
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma('journal_mode = WAL');
+  // FULL: a transaction that returned is on disk, not only in the OS's cache.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  migrate(db, file);
+}
+
+const isBusy = (err: unknown) => String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY');
+
+const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /** Applies the migrations the database lacks, in one write transaction (so two processes never both migrate). */
 function migrate(db: RecordsDb, file: string): void {

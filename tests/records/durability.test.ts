@@ -61,6 +61,22 @@ describe('records durability', () => {
     });
   });
 
+  it('opening a new database while another process writes it waits for the lock instead of failing', async () => {
+    // SQLite refuses the read-to-write upgrade that switching to WAL needs without calling the busy handler;
+    // before openRecords retried it, this failed at once with "database is locked".
+    const db = join(work, 'held', 'gtn.db');
+    mkdirSync(join(work, 'held'));
+    const holder = run(['hold', db, '400']);
+    const exited = new Promise<number | null>((resolve) => holder.on('exit', resolve));
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    withRecords(db, (records) => {
+      assert.equal(records.pragma('journal_mode', { simple: true }), 'wal');
+      assert.deepEqual(listRuns(records), []);
+      assert.ok(records.prepare("SELECT 1 FROM sqlite_master WHERE name = 'holder'").get(), 'the holder committed first');
+    });
+    assert.equal(await exited, 0);
+  });
+
   it('several processes writing one new database at once lose nothing', async () => {
     const db = join(work, 'many', 'gtn.db');
     const writers = 4;
