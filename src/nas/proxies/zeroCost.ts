@@ -102,13 +102,13 @@ export function mecoProxy(train: Split, o: ZeroCostOptions & { batch: number }):
     settings: { ...o },
     score: (cell) =>
       timed(() => {
-        // batch norm normalises over the whole batch (training mode, as at initialisation); the first image is read
         let score = 0;
         let last: { out: unknown; value: number } = { out: null, value: 0 };
         watchAtInit(cell, train, o, 'meco', {
           module: (out) => {
             if (out !== last.out) {
               // a module that returns its last member's output passes the same tensor again: computed once
+              // batch norm normalised over the whole batch (training mode, as at initialisation); the first image is read
               const [, channels, height, width] = out.shape;
               const first = out.data.subarray(0, channels * height * width);
               last = { out, value: smallestEigenvalue(rowCorrelation(first, channels, height * width), channels) };
