@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Rebuilds from nothing the NAS teachers that the README's architecture-search figures use (README, "What limits
+# the GTN proxy"): h500 (the `nas` preset, 500 iterations, the evaluation lists held out) -> p500a (+60 pairs of
+# the order term on 300 random cells ranked by nwot) -> p500t (+60 pairs, one cell of each from the pool's best
+# quarter; the teacher of the vote searches) -> pm120 (+120 pairs on 720 random cells ranked by MeCo; the best GTN
+# proxy alone). No ground truth and no real-data training enter: the targets are zero-cost proxies.
+#   bash scripts/nas-teacher.sh [LAST]      LAST: h500 | p500a | p500t | pm120 (default), where to stop
+# About an hour on 2 cores (63 min on 2026-12-06). Every step resumes where it stopped when the script is run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LAST=${1:-pm120}
+case "$LAST" in h500 | p500a | p500t | pm120) ;; *)
+  echo "nas-teacher.sh: LAST must be h500, p500a, p500t or pm120, got '$LAST'" >&2
+  exit 2
+  ;;
+esac
+GTN="node --single-threaded-gc bin/gtn.js"
+HOLDOUT=runs/nas/holdout.txt # the evaluation lists, which no teacher may train on
+mkdir -p runs/nas runs/nasrank
+cat docs/nas/eval100.txt docs/nas/dev40.txt > "$HOLDOUT"
+
+# train NAME ARGS...: meta-train runs/nas-teacher-NAME, or resume it if it has a checkpoint.
+train() {
+  local out=runs/nas-teacher-$1
+  shift
+  if [ -f "$out/checkpoints/last.gtnckpt" ]; then
+    $GTN train --resume "$out"
+  else
+    rm -rf "$out" # a run killed before its first checkpoint holds nothing to keep
+    $GTN train --dataset cifar10 --preset nas --hold-out "$HOLDOUT" "$@" --out "$out"
+  fi
+}
+# pairs N SEED START TARGETS [ARGS...]: N outer iterations of the pairwise order term from START's teacher.
+pairs() {
+  local name=$1 n=$2 seed=$3 start=$4 targets=$5
+  shift 5
+  train "$name" --iterations "$n" --eval-every "$n" --meta-lr 0.002 --init-from "runs/nas-teacher-$start" \
+    --rank-targets "$targets" --rank-loss pairwise --rank-weight 1 --seed "$seed" "$@"
+}
+
+train h500
+[ "$LAST" = h500 ] && exit 0
+
+# targets OUT ARGS...: score a pool into OUT once. The log grows in OUT.tmp (a rerun resumes it) and takes its
+# name, with its sidecar, only when complete, so that no teacher trains on a partial ranking.
+targets() {
+  local out=$1
+  shift
+  [ -f "$out" ] && return 0
+  $GTN nas rank "$@" --out "$out.tmp" > /dev/null
+  mv "$out.tmp" "$out"
+  if [ -f "$out.tmp.meta.json" ]; then mv "$out.tmp.meta.json" "$out.meta.json"; fi
+}
+
+nwot=runs/nasrank/pool300-nwot.jsonl
+targets "$nwot" --archs docs/nas/pool300.txt --proxy nwot
+pairs p500a 60 1 h500 "$nwot"
+[ "$LAST" = p500a ] && exit 0
+pairs p500t 60 2 p500a "$nwot" --rank-top 0.25
+[ "$LAST" = p500t ] && exit 0
+
+# 720 random networks, none of them a network of the evaluation or selection lists (as nas-bootstrap-teacher.sh
+# draws its pools), ranked by MeCo on NB201's own network.
+exclude=(--exclude docs/nas/eval100.txt --exclude docs/nas/dev40.txt --exclude docs/nas/dev100.txt --exclude docs/nas/pool300.txt)
+for p in "pool240 41" "poolb240 43" "poolc240 47"; do
+  set -- $p
+  [ -f "runs/nasrank/$1.txt" ] || $GTN nas subset --n 240 --seed "$2" "${exclude[@]}" --out "runs/nasrank/$1.txt"
+  exclude+=(--exclude "runs/nasrank/$1.txt")
+done
+cat runs/nasrank/pool{,b,c}240.txt > runs/nasrank/pool720.txt
+meco=runs/nasrank/pool720-meco.jsonl
+targets "$meco" --archs runs/nasrank/pool720.txt --proxy meco --channels 16 --cells 5 --include-seen
+pairs pm120 120 4 p500t "$meco" --rank-top 0.25
+echo "teachers: runs/nas-teacher-{h500,p500a,p500t,pm120}"
