@@ -12,7 +12,6 @@ START=${1:?start teacher run}
 ROUNDS=${2:?number of rounds}
 PREFIX=${3:-runs/nas-teacher-pv}
 GTN="node --single-threaded-gc bin/gtn.js"
-HOLDOUT=runs/nas/holdout.txt # the evaluation lists, which no teacher may train on
 SEEDS=(41 43 47 53 59 61)
 NAMES=(pool240 poolb240 poolc240 poold240 poole240 poolf240)
 SUFFIX=("1" "1b" "1c" "1d" "1e" "1f")
@@ -21,14 +20,11 @@ if ! [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || ((ROUNDS > ${#SEEDS[@]})); then
   exit 2
 fi
 [ -f "$START/config.json" ] || { echo "nas-bootstrap-teacher.sh: $START is not a teacher run folder (no config.json)" >&2; exit 2; }
-mkdir -p runs/nas runs/nasrank
-cat docs/nas/eval100.txt docs/nas/dev40.txt > "$HOLDOUT"
+source scripts/nas-pools.sh # HOLDOUT, draw_pool
 teacher=$START
-exclude=(--exclude docs/nas/eval100.txt --exclude docs/nas/dev40.txt --exclude docs/nas/dev100.txt --exclude docs/nas/pool300.txt)
 for ((r = 0; r < ROUNDS; r++)); do
+  draw_pool "${NAMES[r]}" "${SEEDS[r]}"
   pool=runs/nasrank/${NAMES[r]}
-  [ -f "$pool.txt" ] || $GTN nas subset --n 240 --seed "${SEEDS[r]}" "${exclude[@]}" --out "$pool.txt"
-  exclude+=(--exclude "$pool.txt")
   head -n 120 "$pool.txt" > "$pool-A.txt"
   tail -n +121 "$pool.txt" > "$pool-B.txt"
   log=$pool-vote

@@ -15,9 +15,7 @@ case "$LAST" in h500 | p500a | p500t | pm120) ;; *)
   ;;
 esac
 GTN="node --single-threaded-gc bin/gtn.js"
-HOLDOUT=runs/nas/holdout.txt # the evaluation lists, which no teacher may train on
-mkdir -p runs/nas runs/nasrank
-cat docs/nas/eval100.txt docs/nas/dev40.txt > "$HOLDOUT"
+source scripts/nas-pools.sh # HOLDOUT, draw_pool
 
 # train NAME ARGS...: meta-train runs/nas-teacher-NAME, or resume it if it has a checkpoint.
 train() {
@@ -59,14 +57,11 @@ pairs p500a 60 1 h500 "$nwot"
 pairs p500t 60 2 p500a "$nwot" --rank-top 0.25
 [ "$LAST" = p500t ] && exit 0
 
-# 720 random networks, none of them a network of the evaluation or selection lists (as nas-bootstrap-teacher.sh
-# draws its pools), ranked by MeCo on NB201's own network.
-exclude=(--exclude docs/nas/eval100.txt --exclude docs/nas/dev40.txt --exclude docs/nas/dev100.txt --exclude docs/nas/pool300.txt)
-for p in "pool240 41" "poolb240 43" "poolc240 47"; do
-  set -- $p
-  [ -f "runs/nasrank/$1.txt" ] || $GTN nas subset --n 240 --seed "$2" "${exclude[@]}" --out "runs/nasrank/$1.txt"
-  exclude+=(--exclude "runs/nasrank/$1.txt")
-done
+# 720 random networks, none of them a network of the evaluation or selection lists (the first three pools of
+# nas-bootstrap-teacher.sh), ranked by MeCo on NB201's own network.
+draw_pool pool240 41
+draw_pool poolb240 43
+draw_pool poolc240 47
 cat runs/nasrank/pool{,b,c}240.txt > runs/nasrank/pool720.txt
 meco=runs/nasrank/pool720-meco.jsonl
 targets "$meco" --archs runs/nasrank/pool720.txt --proxy meco --channels 16 --cells 5 --include-seen

@@ -1,0 +1,15 @@
+# Sourced by nas-teacher.sh and nas-bootstrap-teacher.sh (which set GTN first): the lists no teacher may train on,
+# and the pools of random networks drawn around them for the order term's targets.
+HOLDOUT=runs/nas/holdout.txt # the evaluation lists: held out of meta-training (`gtn train --hold-out`)
+mkdir -p runs/nas runs/nasrank
+cat docs/nas/eval100.txt docs/nas/dev40.txt > "$HOLDOUT"
+# No pool holds a network of the evaluation or selection lists, nor of an earlier pool.
+POOL_EXCLUDE=(--exclude docs/nas/eval100.txt --exclude docs/nas/dev40.txt --exclude docs/nas/dev100.txt --exclude docs/nas/pool300.txt)
+
+# draw_pool NAME SEED: runs/nasrank/NAME.txt, 240 random networks (kept if it is there); later pools exclude it.
+# The same NAME and SEED in the same order give the same pool in both scripts.
+draw_pool() {
+  local pool=runs/nasrank/$1.txt
+  [ -f "$pool" ] || $GTN nas subset --n 240 --seed "$2" "${POOL_EXCLUDE[@]}" --out "$pool"
+  POOL_EXCLUDE+=(--exclude "$pool")
+}
