@@ -4,7 +4,9 @@
 # the order term on 300 random cells ranked by nwot) -> p500t (+60 pairs, one cell of each from the pool's best
 # quarter; the teacher of the vote searches) -> pm120 (+120 pairs on 720 random cells ranked by MeCo; the best GTN
 # proxy alone). No ground truth and no real-data training enter: the targets are zero-cost proxies.
-#   bash scripts/nas-teacher.sh [LAST]      LAST: h500 | p500a | p500t | pm120 (default), where to stop
+#   bash scripts/nas-teacher.sh [LAST [SEED]]   LAST: h500 | p500a | p500t | pm120 (default), where to stop
+#   SEED (pm120 only): another draw of the last stage, its outer loop seeded SEED instead of 4, in
+#   runs/nas-teacher-pm120-sSEED (the README's pm120b and pm120c are seeds 5 and 6)
 # About an hour on 2 cores (63 min on 2026-12-06). Every step resumes where it stopped when the script is run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,13 @@ case "$LAST" in h500 | p500a | p500t | pm120) ;; *)
   exit 2
   ;;
 esac
+SEED=${2:-4}
+if ! [[ "$SEED" =~ ^[0-9]+$ ]] || { [ -n "${2:-}" ] && [ "$LAST" != pm120 ]; }; then
+  echo "nas-teacher.sh: SEED must be a whole number and comes only after pm120, got '${2:-}' after '$LAST'" >&2
+  exit 2
+fi
+PM=pm120
+[ "$SEED" = 4 ] || PM=pm120-s$SEED
 GTN="node --single-threaded-gc bin/gtn.js"
 source scripts/nas-pools.sh # HOLDOUT, draw_pool
 
@@ -65,5 +74,5 @@ draw_pool poolc240 47
 cat runs/nasrank/pool{,b,c}240.txt > runs/nasrank/pool720.txt
 meco=runs/nasrank/pool720-meco.jsonl
 targets "$meco" --archs runs/nasrank/pool720.txt --proxy meco --channels 16 --cells 5 --include-seen
-pairs pm120 120 4 p500t "$meco" --rank-top 0.25
-echo "teachers: runs/nas-teacher-{h500,p500a,p500t,pm120}"
+pairs "$PM" 120 "$SEED" p500t "$meco" --rank-top 0.25
+echo "teachers: runs/nas-teacher-{h500,p500a,p500t,$PM}"

@@ -216,6 +216,21 @@ describe('gtn nas', () => {
     for (const l of lines) assert.ok(cells.includes(l));
   });
 
+  it('subset --min-accuracy draws from the top of the ground truth only', () => {
+    const out = join(work, 'subset-top.txt');
+    const acc = new Map(readFileSync(truth, 'utf8').trim().split('\n').slice(1).map((l) => [l.split(',')[1], Number(l.split(',')[3])] as const));
+    const top = [...acc.values()].filter((a) => a >= 60).length;
+    assert.ok(top >= 5 && top < cells.length, `${top} cells at or above 60`);
+    const r = gtn('nas', 'subset', '--from', truth, '--n', String(top), '--min-accuracy', '60', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(new Set(lines).size, top);
+    for (const l of lines) assert.ok(acc.get(l)! >= 60, `${l} is under the floor`);
+    assert.match(gtn('nas', 'subset', '--from', truth, '--n', String(top + 1), '--min-accuracy', '60', '--out', out).stderr, new RegExp(`cannot draw ${top + 1} cells from ${top}`));
+    assert.match(gtn('nas', 'subset', '--n', '3', '--min-accuracy', '60', '--out', out).stderr, /--min-accuracy needs --from/);
+    assert.match(gtn('nas', 'subset', '--from', truth, '--n', '3', '--min-accuracy', 'high', '--out', out).stderr, /--min-accuracy/);
+  });
+
   it('subset --exclude leaves out networks, not only strings', () => {
     // Another spelling of each of the first cells that has one (same network, different string).
     const all = enumerateCells().map(formatCell);

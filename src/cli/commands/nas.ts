@@ -243,8 +243,9 @@ export function registerNasCommand(program: Command): void {
     .option('--seed <n>', 'seed', parseIntOption('--seed'), 0)
     .option('--exclude <file>', 'leave out every cell isomorphic to one of these (e.g. another subset); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--exclude-teacher <run>', "leave out every cell isomorphic to one this teacher's meta-training used")
+    .option('--min-accuracy <pct>', 'with --from: only cells of at least this 200-epoch test accuracy (the top of the space, where a search decides)', parseNumberOption('--min-accuracy'))
     .requiredOption('--out <file>', 'where to write the cell strings')
-    .action((f: { from?: string; n: number; seed: number; exclude: string[]; excludeTeacher?: string; out: string }) => {
+    .action((f: { from?: string; n: number; seed: number; exclude: string[]; excludeTeacher?: string; minAccuracy?: number; out: string }) => {
       // Both exclusions are by network (canonical form), not by string: two subsets that share no string can
       // still share networks, and a measurement on one would then be partly a measurement on the other.
       const networks = new Set(f.exclude.flatMap((file) => readArchs(file).map(canonicalCell)));
@@ -252,9 +253,11 @@ export function registerNasCommand(program: Command): void {
       let cells: string[];
       if (f.from) {
         const truth = readTruth(f.from);
-        const exclude = new Set([...truth.keys()].filter((a) => networks.has(canonicalArch(a))));
+        const floor = f.minAccuracy ?? Number.NEGATIVE_INFINITY;
+        const exclude = new Set([...truth.entries()].filter(([a, t]) => t.test200 < floor || networks.has(canonicalArch(a))).map(([a]) => a));
         cells = stratifiedSample(truth, f.n, Rng.seeded(f.seed).fork('subset'), exclude);
       } else {
+        if (f.minAccuracy !== undefined) throw new GtnError('--min-accuracy needs --from (a ground-truth CSV)');
         // The same stream as `rank --sample N --seed S`, less the excluded networks.
         cells = sampleCells(f.n, f.seed, networks, '--n').map(formatCell);
       }
