@@ -212,14 +212,27 @@ void for_each_image_group(const ConvGeom& g, const Fn& fn) {
   for_each_index(g.N, (double)g.N * g.O * P * Kd > 2e5, image);
 }
 
+// The AVX2 channels-in-lanes kernels run on AVX-512 CPUs too, but only for passes the AVX-512 kernels do not
+// take (`avx512_kernel`): 4-channel convs (the full-depth proxy network's first stage) and pointwise weight
+// gradients, where the direct loops and GEMM ran at 2-5% of peak (`npm run bench -- --kernels-only`).
+bool use_lanes_avx2(const ConvGeom& g, ConvPass pass, bool avx512_kernel) {
+#if defined(__x86_64__)
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+#else
+  const bool avx512 = false;
+#endif
+  return lanes_avx2_applies(g, pass) && !(avx512 && avx512_kernel);
+}
+
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, float* out, const ConvGeom& g) {
   if (single_out_applies(g)) return single_out_forward(x, w, out, g);
-  if (lanes_avx2_applies(g, ConvPass::kForward)) return lanes_avx2_forward(x, w, out, g);
   // With fewer than 16 terms per output (a 3x3 conv on one grey channel) the blocked kernels spend their time
   // storing outputs, and im2col + GEMM measured 1.5-2x faster (`npm run bench`, conv lines).
-  if (blocked_conv_applies(g, ConvPass::kForward) && (g.C / g.G) * g.kh * g.kw >= 16) return blocked_conv_forward(x, w, out, g);
+  const bool blocked = blocked_conv_applies(g, ConvPass::kForward) && (g.C / g.G) * g.kh * g.kw >= 16;
+  if (use_lanes_avx2(g, ConvPass::kForward, blocked)) return lanes_avx2_forward(x, w, out, g);
+  if (blocked) return blocked_conv_forward(x, w, out, g);
   const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
   for_each_image_group(g, [&](int64_t n, int64_t gi) {
     const float* xg = x + x_offset(g, n, gi);
@@ -249,10 +262,11 @@ void conv2d_backward_input(const float* gy, const float* w, float* dx, const Con
   // element; the other paths add into it, so they zero it first (per image where they go image by image).
   const auto zeroed = [&] { return (float*)std::memset(dx, 0, sizeof(float) * (size_t)(g.N * g.C * g.H * g.W)); };
   if (single_out_applies(g)) return single_out_backward_input(gy, w, zeroed(), g);
-  if (lanes_avx2_applies(g, ConvPass::kInputGrad)) return lanes_avx2_backward_input(gy, w, dx, g);
   // The blocked kernel's registers hold output channels, which here are the C input channels: with few of them
   // (a first layer on grey images: C = 1) it wastes most lanes and measured 3-4x slower than the direct path.
-  if (blocked_conv_applies(g, ConvPass::kInputGrad) && g.C >= 5) return blocked_conv_backward_input(gy, w, zeroed(), g);
+  const bool blocked = blocked_conv_applies(g, ConvPass::kInputGrad) && g.C >= 5;
+  if (use_lanes_avx2(g, ConvPass::kInputGrad, blocked)) return lanes_avx2_backward_input(gy, w, dx, g);
+  if (blocked) return blocked_conv_backward_input(gy, w, zeroed(), g);
   const int64_t Og = g.O / g.G, P = g.Ho * g.Wo, Kd = (g.C / g.G) * g.kh * g.kw;
   const bool overwrites = is_pointwise(g) && !use_direct(g);
   for_each_image_group(g, [&](int64_t n, int64_t gi) {
@@ -278,8 +292,9 @@ void conv2d_backward_input(const float* gy, const float* w, float* dx, const Con
 }
 
 void conv2d_backward_weight(const float* x, const float* gy, float* dw, const ConvGeom& g) {
-  if (lanes_avx2_applies(g, ConvPass::kWeightGrad)) return lanes_avx2_backward_weight(x, gy, dw, g);
-  if (blocked_conv_applies(g, ConvPass::kWeightGrad)) return blocked_conv_backward_weight(x, gy, dw, g);
+  const bool blocked = blocked_conv_applies(g, ConvPass::kWeightGrad);
+  if (use_lanes_avx2(g, ConvPass::kWeightGrad, blocked)) return lanes_avx2_backward_weight(x, gy, dw, g);
+  if (blocked) return blocked_conv_backward_weight(x, gy, dw, g);
   // dW_g [Og, Kd] = sum_n gy_ng [Og, P] @ col_ng^T; images accumulated in order 0..N-1.
   // Threads own disjoint column ranges of dW (rows of col), or row ranges of dW when Kd is small.
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, P = g.Ho * g.Wo, Kd = Cg * g.kh * g.kw;

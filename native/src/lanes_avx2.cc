@@ -327,7 +327,7 @@ void weight_grad_width(const float* x, const float* gy, float* dw, const ConvGeo
 }
 
 bool cpu_ok() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f");
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return ok;
 }
 
