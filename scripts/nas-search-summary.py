@@ -14,13 +14,12 @@ import json
 import os
 import sys
 
-
-def rank_sum(score_lists):
-    """nas-rank-analysis.py's rank_sum (the vote, up to a monotone map: same order as rankStats.ts meanRanks)."""
-    spec = importlib.util.spec_from_file_location("nas_rank_analysis", os.path.join(os.path.dirname(__file__), "nas-rank-analysis.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.rank_sum(score_lists)
+# nas-rank-analysis.py's rank_sum (the vote, up to a monotone map: same order as rankStats.ts meanRanks), loaded
+# once by path (its name has a hyphen)
+_spec = importlib.util.spec_from_file_location("nas_rank_analysis", os.path.join(os.path.dirname(__file__), "nas-rank-analysis.py"))
+_ra = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_ra)
+rank_sum = _ra.rank_sum
 
 
 def main() -> None:
