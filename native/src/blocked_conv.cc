@@ -102,8 +102,6 @@ void forward_image(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const flo
 
 std::atomic<int> lanes_mode{-1};  // -1: not yet read from GTN_LANES_CONV
 
-bool cpu_has_avx512() { return __builtin_cpu_supports("avx512f"); }
-
 // Whether the channels-in-lanes kernels run: the CPU has AVX-512 and GTN_LANES_CONV=0 / setLanesConv did not
 // turn them off (the bench's A/B against the kernels they replace).
 bool lanes_on() {
@@ -522,7 +520,6 @@ void so_backward_input(const float* gy, const float* w, float* dx, const ConvGeo
 }
 #else
 bool lanes_on() { return false; }
-bool cpu_has_avx512() { return false; }
 std::atomic<int> lanes_mode{0};
 bool wg_cb_applies(const ConvGeom&) { return false; }
 bool wg_pairs_applies(const ConvGeom&) { return false; }
@@ -629,6 +626,14 @@ bool enabled() {
 }
 
 }  // namespace
+
+bool cpu_has_avx512() {
+#if defined(__x86_64__) && defined(__linux__)
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
 
 bool single_out_applies(const ConvGeom& g) { return enabled() && so_applies(g); }
 void single_out_forward(const float* x, const float* w, float* out, const ConvGeom& g) { so_forward(x, w, out, g); }

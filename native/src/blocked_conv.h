@@ -18,6 +18,8 @@ bool lanes_conv_enabled();
 bool lanes_conv_switch();
 // Whether the AVX2 channels-in-lanes kernels run (lanes_avx2.cc).
 bool lanes_avx2_on();
+// Whether the CPU has AVX-512 (F), whatever the switches.
+bool cpu_has_avx512();
 
 // Copies a C x H x W image into a zero frame [C][Hp][Wp] with the image at (top, left).
 void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp, float* dst);

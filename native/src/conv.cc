@@ -216,11 +216,7 @@ void for_each_image_group(const ConvGeom& g, const Fn& fn) {
 // take (`avx512_kernel`): 4-channel convs (the full-depth proxy network's first stage) and pointwise weight
 // gradients, where the direct loops and GEMM ran at 2-5% of peak (`npm run bench -- --kernels-only`).
 bool use_lanes_avx2(const ConvGeom& g, ConvPass pass, bool avx512_kernel) {
-#if defined(__x86_64__)
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-#else
-  const bool avx512 = false;
-#endif
+  static const bool avx512 = cpu_has_avx512();
   return lanes_avx2_applies(g, pass) && !(avx512 && avx512_kernel);
 }
 
