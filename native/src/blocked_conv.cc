@@ -26,9 +26,28 @@ namespace gtn {
 
 // Copies a C x H x W image into a zero frame [C][Hp][Wp] with the image at (top, left).
 void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp, float* dst) {
-  std::fill(dst, dst + C * Hp * Wp, 0.f);
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t h = 0; h < H; ++h) std::memcpy(dst + (c * Hp + h + top) * Wp + left, src + (c * H + h) * W, sizeof(float) * W);
+  const int64_t right = Wp - left - W;  // zero only the frame: dst may be reused scratch
+  for (int64_t c = 0; c < C; ++c) {
+    float* d = dst + c * Hp * Wp;
+    std::fill(d, d + top * Wp, 0.f);
+    for (int64_t h = 0; h < H; ++h) {
+      float* row = d + (h + top) * Wp;
+      std::fill(row, row + left, 0.f);
+      std::memcpy(row + left, src + (c * H + h) * W, sizeof(float) * W);
+      std::fill(row + left + W, row + left + W + right, 0.f);
+    }
+    std::fill(d + (H + top) * Wp, d + Hp * Wp, 0.f);
+  }
+}
+
+float* scratch(int slot, size_t n) {
+  thread_local std::vector<float> bufs[kScratchSlots];
+  std::vector<float>& b = bufs[slot];
+  if (b.size() < n) {
+    b = std::vector<float>();  // free the old one first: no need to copy what it held
+    b.resize(n);
+  }
+  return b.data();
 }
 
 // Weights [O][C][kh][kw] (or, with flip, the transposed and rotated weights of the input gradient:
@@ -689,15 +708,16 @@ void blocked_conv_backward_weight(const float* x, const float* gy, float* dw, co
   if (wg_cb_applies(g)) return g.O % 32 == 0 ? weight_grad_cb<2>(x, gy, dw, g) : weight_grad_cb<1>(x, gy, dw, g);
   if (wg_pairs_applies(g)) return weight_grad_pairs(x, gy, dw, g);
   const int64_t WoP = round_up(g.Wo, VW), Hp = g.H + g.pt + g.pb, Wp = WoP + g.kw - 1;
-  std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gp((size_t)(g.N * g.O * g.Ho * WoP));
+  float* xp = scratch(0, (size_t)(g.N * g.C * Hp * Wp));
+  float* gp = scratch(1, (size_t)(g.N * g.O * g.Ho * WoP));
   parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
-      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
-      frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, 0, 0, g.Ho, WoP, gp.data() + n * g.O * g.Ho * WoP);
+      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp + n * g.C * Hp * Wp);
+      frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, 0, 0, g.Ho, WoP, gp + n * g.O * g.Ho * WoP);
     }
   });
   parallel_for(g.C, 1, 1, [&](int64_t c0, int64_t c1) {
-    auto run = [&](auto fn) { fn(xp.data(), gp.data(), g.N, g.C, g.O, Hp, Wp, g.Ho, WoP, g.kh, c0, c1, dw); };
+    auto run = [&](auto fn) { fn(xp, gp, g.N, g.C, g.O, Hp, Wp, g.Ho, WoP, g.kh, c0, c1, dw); };
     switch (g.kw) {
       case 1: return run(weight_grad<1>);
       case 2: return run(weight_grad<2>);

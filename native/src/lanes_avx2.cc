@@ -281,11 +281,12 @@ template <int KW>
 void weight_grad_cols(const float* x, const float* gy, float* dw, const ConvGeom& g) {
   constexpr int NI = 6 / KW;
   const int64_t WoP = (g.Wo + 7) / 8 * 8, Hp = g.H + g.pt + g.pb, Wp = WoP + KW - 1, T = g.C * g.kh;
-  std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gp((size_t)(g.N * g.O * g.Ho * WoP));
+  float* xp = scratch(0, (size_t)(g.N * g.C * Hp * Wp));
+  float* gp = scratch(1, (size_t)(g.N * g.O * g.Ho * WoP));
   parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
-      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
-      frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, 0, 0, g.Ho, WoP, gp.data() + n * g.O * g.Ho * WoP);
+      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp + n * g.C * Hp * Wp);
+      frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, 0, 0, g.Ho, WoP, gp + n * g.O * g.Ho * WoP);
     }
   });
   // Tasks: (pair of output channels, chunk of row blocks); images in order within a task.
@@ -296,8 +297,8 @@ void weight_grad_cols(const float* x, const float* gy, float* dw, const ConvGeom
     std::vector<int64_t> toff((size_t)((rb1 - rb0) * NI), 0);
     for (int64_t t = t0; t < t1; ++t) toff[t - t0] = (t / g.kh * Hp + t % g.kh) * Wp;
     for (int64_t n = 0; n < g.N; ++n) {
-      const float* xn = xp.data() + n * g.C * Hp * Wp;
-      const float* g0 = gp.data() + (n * g.O + o0) * g.Ho * WoP;
+      const float* xn = xp + n * g.C * Hp * Wp;
+      const float* g0 = gp + (n * g.O + o0) * g.Ho * WoP;
       for (int64_t rb = rb0; rb < rb1; ++rb)
         wgc_dispatch<KW, NI>((int)std::min<int64_t>(NI, T - rb * NI), xn, g0, g.Ho, Wp, WoP, g.Ho * WoP,
                              toff.data() + (rb - rb0) * NI, acc.data() + (rb - rb0) * 2 * NI * KW * 8);

@@ -34,11 +34,12 @@ template <class Transpose, class Block>
 void lanes_weight_grad(const float* x, const float* gy, float* dw, const ConvGeom& g, int64_t B, int64_t NT, int64_t KW,
                        Transpose transpose, Block block) {
   const int64_t Hp = g.H + g.pt + g.pb, Wp = g.W + g.pl + g.pr, P = g.Ho * g.Wo, O = g.O, T = g.C * g.kh;
-  std::vector<float> xp((size_t)(g.N * g.C * Hp * Wp)), gt((size_t)(g.N * P * O));
+  float* xp = scratch(0, (size_t)(g.N * g.C * Hp * Wp));
+  float* gt = scratch(1, (size_t)(g.N * P * O));
   parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
-      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp.data() + n * g.C * Hp * Wp);
-      transpose(gy + n * O * P, O, P, gt.data() + n * P * O);
+      frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp + n * g.C * Hp * Wp);
+      transpose(gy + n * O * P, O, P, gt + n * P * O);
     }
   });
   for_each_group_chunk(O / B, (T + NT - 1) / NT, [&](int64_t ob, int64_t tb0, int64_t tb1) {
@@ -47,8 +48,8 @@ void lanes_weight_grad(const float* x, const float* gy, float* dw, const ConvGeo
     std::vector<int64_t> toff((size_t)((tb1 - tb0) * NT));
     for (int64_t t = tb0 * NT; t < std::min(T, tb1 * NT); ++t) toff[t - tb0 * NT] = (t / g.kh * Hp + t % g.kh) * Wp;
     for (int64_t n = 0; n < g.N; ++n) {
-      const float* xn = xp.data() + n * g.C * Hp * Wp;
-      const float* gn = gt.data() + n * P * O + ob0;
+      const float* xn = xp + n * g.C * Hp * Wp;
+      const float* gn = gt + n * P * O + ob0;
       for (int64_t tb = tb0; tb < tb1; ++tb) {
         const int64_t q = tb - tb0;
         block((int)std::min<int64_t>(NT, T - tb * NT), xn, gn, Wp, toff.data() + q * NT, sum.data() + q * NT * KW * B);
