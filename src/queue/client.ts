@@ -65,6 +65,7 @@ export class ScoreQueue {
   /** What every job of this proxy carries; a gtn proxy's teacher is stored in Redis (once) for the workers. */
   async prepare(spec: ProxySpec): Promise<Omit<ScoreJob, 'arch'>> {
     if (spec.kind !== 'gtn') return { spec: jobSpec(spec), teacher: null };
+    if (spec.run!.includes(':')) throw new GtnError(`--queue: the workers take one teacher; score gtn:${spec.run} here or with --workers`);
     const t = teacherBundle(spec.run!);
     await uploadTeacher((await this.queue.client) as unknown as RedisStore, t);
     return { spec: jobSpec(spec), teacher: t.hash };

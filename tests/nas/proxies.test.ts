@@ -14,10 +14,11 @@ import { runFiles, train } from '../../src/gtn/trainer.js';
 import { initNb201, nb201Forward, paramCount, parseCell } from '../../src/models/index.js';
 import { conv } from '../../src/nn/index.js';
 import { randomBatch } from '../../src/gtn/experiment.js';
-import { buildProxy, parseProxy } from '../../src/nas/proxies/index.js';
+import { augmentedReplay } from '../../src/nas/proxies/gtn.js';
+import { buildProxy, parseProxy, proxyRuns } from '../../src/nas/proxies/index.js';
 import { networkSpec } from '../../src/nas/proxies/training.js';
 import { rowCorrelation, symmetricEigenvalues } from '../../src/nas/proxies/linalg.js';
-import { Rng, noGrad, randn } from '../../src/tensor/index.js';
+import { Rng, noGrad, randn, tensor } from '../../src/tensor/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gtn-proxies-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -63,8 +64,64 @@ describe('NAS proxies', () => {
     assert.ok(Number.isFinite(fresh.score));
     // 'replay' is the default: the same spec (and record key) as leaving it out
     assert.deepEqual(parseProxy(`gtn:${teacher}`, { pastTeacher: 'replay' }), parseProxy(`gtn:${teacher}`));
-    assert.throws(() => parseProxy(`gtn:${teacher}`, { pastTeacher: 'never' as never }), /--past-teacher must be one of replay, fresh/);
+    assert.throws(() => parseProxy(`gtn:${teacher}`, { pastTeacher: 'never' as never }), /--past-teacher must be one of replay, fresh, flip, augment/);
     assert.throws(() => parseProxy('real', { pastTeacher: 'fresh' }), /--past-teacher applies to the gtn proxy only/);
+  });
+
+  it('gtn --past-teacher flip | augment: past T, the replayed images mirrored / shifted per image, the same for every cell', async () => {
+    const [B, C, H, W] = [6, 3, 8, 8];
+    const rng = Rng.seeded(5);
+    const batches = [0, 1].map(() => ({ x: randn([B, C, H, W], rng), y: tensor(Int32Array.from({ length: B }, (_, i) => i % 10), [B]) }));
+    const split = { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+    const before = batches.map((b) => Float32Array.from(b.x.data as Float32Array));
+    const flipped = augmentedReplay(batches, 6, 'flip', split, 0);
+    assert.equal(flipped.length, 4); // steps 2..5
+    const plane = H * W;
+    let mirrored = 0, same = 0;
+    flipped.forEach((b, k) => {
+      const src = batches[(k + 2) % 2];
+      assert.equal(b.y, src.y); // labels untouched
+      const xs = src.x.data as Float32Array, xd = b.x.data as Float32Array;
+      for (let i = 0; i < B; i++) {
+        const at = (a: Float32Array, c: number, y: number, x: number) => a[(i * C + c) * plane + y * W + x];
+        let isSame = true, isMirror = true;
+        for (let c = 0; c < C; c++)
+          for (let y = 0; y < H; y++)
+            for (let x = 0; x < W; x++) {
+              if (at(xd, c, y, x) !== at(xs, c, y, x)) isSame = false;
+              if (at(xd, c, y, x) !== at(xs, c, y, W - 1 - x)) isMirror = false;
+            }
+        assert.ok(isSame || isMirror, `step ${k + 2} image ${i}: neither the image nor its mirror`);
+        if (isMirror && !isSame) mirrored++;
+        if (isSame) same++;
+      }
+    });
+    assert.ok(mirrored > 0 && same > 0, `${mirrored} mirrored, ${same} kept`);
+    assert.deepEqual(batches.map((b) => b.x.data), before); // the teacher's batches are left as they were
+    // the same draws for the same seed (every candidate), others for another
+    const again = augmentedReplay(batches, 6, 'augment', split, 0);
+    assert.deepEqual(again.map((b) => b.x.data), augmentedReplay(batches, 6, 'augment', split, 0).map((b) => b.x.data));
+    assert.notDeepEqual(again.map((b) => b.x.data), augmentedReplay(batches, 6, 'augment', split, 1).map((b) => b.x.data));
+    // 'augment' shifts: some pixels take the black frame's value, (0 - mean) / std = -2
+    assert.ok(again.some((b) => (b.x.data as Float32Array).some((v) => v === -2)));
+    assert.ok(!flipped.some((b) => (b.x.data as Float32Array).some((v) => v === -2)));
+    const opts = { steps: [4, 7], score: 'train-loss' as const, valImages: 0 };
+    const replay = (await buildProxy(parseProxy(`gtn:${teacher}`, opts), data)).score(cell);
+    const flip = (await buildProxy(parseProxy(`gtn:${teacher}`, { ...opts, pastTeacher: 'flip' }), data)).score(cell);
+    assert.deepEqual(flip.bySteps![0].scores, replay.bySteps![0].scores); // T = 4: identical so far
+    assert.notEqual(flip.bySteps![1].scores['train-loss'], replay.bySteps![1].scores['train-loss']);
+  });
+
+  it("gtn:A:B: the teachers' curricula and schedules in turn (a teacher with itself is its own replay)", async () => {
+    const opts = { steps: [4, 8, 11], score: 'train-loss' as const, valImages: 50 };
+    const one = await buildProxy(parseProxy(`gtn:${teacher}`, opts), data);
+    const twice = await buildProxy(parseProxy(`gtn:${teacher}:${teacher}`, opts), data);
+    const scores = (p: Awaited<ReturnType<typeof buildProxy>>) => p.score(cell).bySteps!.map((s) => [s.steps, s.scores]);
+    assert.deepEqual(scores(twice), scores(one));
+    assert.equal(twice.settings.teacherSteps, 8); // T = 4, twice
+    assert.deepEqual(proxyRuns(parseProxy(`gtn:${teacher}:${teacher}`)), [teacher, teacher]);
+    await assert.rejects(async () => buildProxy(parseProxy(`gtn:${teacher}:${teacher}`, { ...opts, pastTeacher: 'fresh' }), data), /--past-teacher fresh takes one teacher/);
+    assert.throws(() => parseProxy(`gtn:${teacher}:${join(work, 'nowhere')}`), /nowhere/);
   });
 
   it('score kinds: higher is better, train-loss needs no validation images', async () => {

@@ -33,7 +33,7 @@ interface ProxyFlags {
 
 function proxyOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--proxy <name>', "gtn:RUN (a teacher run folder) | real | params | synflow | nwot | meco | a vote P1+P2[+...] (a member's own options after it: 'gtn:RUN,channels=4,cells=5+nwot')")
+    .requiredOption('--proxy <name>', "gtn:RUN (a teacher run folder; RUN1:RUN2 their curricula in turn) | real | params | synflow | nwot | meco | a vote P1+P2[+...] (a member's own options after it: 'gtn:RUN,channels=4,cells=5+nwot')")
     .option('--steps <list>', 'training proxies: steps k, or a list (16,32,64,128) scored in one training run; the last is the score')
     .option('--score <kind>', 'training proxies: val-acc | val-loss | train-loss (default val-acc)')
     .option('--channels <n>', 'network channels C of the scored network (default: the teacher\'s, else 8)', parseIntOption('--channels'))
@@ -44,7 +44,7 @@ function proxyOptions(cmd: Command): Command {
     .option('--momentum <x>', 'real proxy: SGD momentum (default 0.9)', parseNumberOption('--momentum'))
     .option('--batch <n>', 'real proxy: batch size (default 64)', parseIntOption('--batch'))
     .option('--bn-calibration <n>', 'training proxies: score with BN statistics of n real training images (default 0: the last training batch\'s)', parseIntOption('--bn-calibration'))
-    .option('--past-teacher <mode>', "gtn proxy, steps past the teacher's T: replay (its curriculum again, the default) | fresh (its generator on fresh noise)");
+    .option('--past-teacher <mode>', "gtn proxy, steps past the teacher's T: replay (its curriculum again, the default) | fresh (its generator on fresh noise) | flip (the curriculum again, images mirrored at random) | augment (again, randomly shifted and mirrored as CIFAR's augmentation)");
 }
 
 /** Where candidates are scored besides this machine: a BullMQ queue and how many of its jobs to keep in flight. */

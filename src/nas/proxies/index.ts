@@ -4,7 +4,7 @@
 import { loadTrainingSplits, type TrainingSplits } from '../../data/load.js';
 import { GtnError } from '../../errors.js';
 import { readRunConfig } from '../../gtn/trainer.js';
-import { PAST_TEACHER, gtnProxy, type PastTeacher } from './gtn.js';
+import { PAST_TEACHER, gtnProxy, teacherRuns, type PastTeacher } from './gtn.js';
 import { SCORE_KINDS, type Proxy, type ScoreKind } from './proxy.js';
 import type { TrainingProxyOptions } from './training.js';
 import { realProxy } from './real.js';
@@ -21,7 +21,7 @@ export interface ProxySpec extends TrainingProxyOptions {
   kind: (typeof PROXY_KINDS)[number] | 'vote';
   /** vote: its members (the vote's own training options are unused). */
   parts?: ProxySpec[];
-  /** gtn: the teacher's run folder. */
+  /** gtn: the teacher's run folder (several joined by ':': their curricula in turn). */
   run?: string;
   /** gtn: the batches past the teacher's T steps (unset: 'replay'; left out of the spec then, so older logs keep their key). */
   pastTeacher?: PastTeacher;
@@ -90,7 +90,7 @@ export function parseProxy(text: string, over: Partial<ProxySpec> = {}): ProxySp
   if (kind !== 'gtn' && run) throw new GtnError(`--proxy ${kind} takes no argument (got '${text}')`);
   const spec: ProxySpec = { ...PROXY_DEFAULTS, kind: kind as ProxySpec['kind'], run };
   if (run) {
-    const learner = readRunConfig(run).learner;
+    const [learner] = teacherRuns(run).map((r) => readRunConfig(r).learner); // every teacher read: a missing one fails here
     if (learner.kind === 'nb201') Object.assign(spec, { channels: learner.channels, cells: learner.cells });
   }
   for (const [k, v] of Object.entries(over)) if (v !== undefined) (spec as unknown as Record<string, unknown>)[k] = v;
@@ -113,7 +113,7 @@ export function proxyLabel(p: ProxySpec): string {
 export const needsData = (p: ProxySpec): boolean => p.kind === 'gtn' || p.kind === 'real' || p.kind === 'nwot' || p.kind === 'meco' || (p.parts ?? []).some(needsData);
 
 /** The teacher runs a proxy reads (a vote's members' too). */
-export const proxyRuns = (p: ProxySpec): string[] => (p.kind === 'vote' ? p.parts!.flatMap(proxyRuns) : p.run ? [p.run] : []);
+export const proxyRuns = (p: ProxySpec): string[] => (p.kind === 'vote' ? p.parts!.flatMap(proxyRuns) : p.run ? teacherRuns(p.run) : []);
 
 export async function buildProxy(p: ProxySpec, data?: TrainingSplits): Promise<Proxy> {
   const splits = needsData(p) ? (data ?? (await loadTrainingSplits('cifar10'))) : undefined;
