@@ -4,7 +4,8 @@
 // the curriculum and schedule start again from step 0 ('replay'), or the schedule does and the batches come
 // from the generator on fresh noise ('fresh': data the network has not seen yet, the same for every candidate),
 // or the replayed batches are mirrored ('flip') or randomly shifted and mirrored ('augment', CIFAR's pad-4 crop
-// and flip) per image, drawn once for every step so that every candidate sees the same images.
+// and flip) per image, drawn once for every step so that every candidate sees the same images. Several teachers
+// (`gtn:A:B`) take turns: A's T steps with A's schedule, then B's, then A's again.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { blackFill, cifarAugment, randomCropFlip } from '../../data/augment.js';
