@@ -61,10 +61,9 @@ export function gtnProxy(
   const teacherSteps = runs.length > 1 ? batches.length : cfg0!.steps;
   if (o.pastTeacher === 'flip' || o.pastTeacher === 'augment') batches.push(...augmentedReplay(batches, steps, o.pastTeacher, splits.validation, o.seed));
   const schedule: MetaParams = { logLr: repeatSteps(concat(logLr, 0), steps), momentumLogit: repeatSteps(concat(momentumLogit, 0), steps) };
-  const teacherHash = hashes.length === 1 ? hashes[0] : hashes.join(':');
   return {
     kind: 'gtn',
-    settings: { teacher: run, teacherSha256: teacherHash, teacherSteps, ...o },
+    settings: { teacher: run, teacherSha256: hashes.join(':'), teacherSteps, ...o },
     score(cell) {
       const bySteps = trainAndScore(cfg0!, schedule, cell, o, { ...splits, teacherBatch: (t) => batches[t % batches.length] });
       const last = bySteps[bySteps.length - 1];
