@@ -40,16 +40,6 @@ void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64
   }
 }
 
-float* scratch(int slot, size_t n) {
-  thread_local std::vector<float> bufs[kScratchSlots];
-  std::vector<float>& b = bufs[slot];
-  if (b.size() < n) {
-    b = std::vector<float>();  // free the old one first: no need to copy what it held
-    b.resize(n);
-  }
-  return b.data();
-}
-
 // Weights [O][C][kh][kw] (or, with flip, the transposed and rotated weights of the input gradient:
 // w'[c][o][kh-1-i][kw-1-j] = w[o][c][i][j]) regrouped as [O/B][C'][kh][kw][B] (zeros past O).
 std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip, int64_t B) {
@@ -279,10 +269,9 @@ void input_grad_strided(const float* gy, const float* w, float* dx, const ConvGe
   const int64_t mh = (g.kh - 1) / g.sh, mw = (g.kw - 1) / g.sw;
   const int64_t Hg = mh + std::max(g.Ho, (g.H + g.pt - 1) / g.sh + 1), Wg = mw + std::max(g.Wo, (g.W + g.pl - 1) / g.sw + 1);
   auto image = [&](int64_t n) {
-    thread_local std::vector<float> gp;
-    if ((int64_t)gp.size() < g.O * Hg * Wg) gp.resize(g.O * Hg * Wg);
-    frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, mh, mw, Hg, Wg, gp.data());
-    input_grad_strided_image<NV>(gp.data(), Hg, Wg, mh, mw, wt.data(), g, dx + n * g.C * g.H * g.W);
+    float* gp = scratch(kScratchImage, (size_t)(g.O * Hg * Wg));
+    frame(gy + n * g.O * g.Ho * g.Wo, g.O, g.Ho, g.Wo, mh, mw, Hg, Wg, gp);
+    input_grad_strided_image<NV>(gp, Hg, Wg, mh, mw, wt.data(), g, dx + n * g.C * g.H * g.W);
   };
   for_each_index(g.N, true, image);
 }
@@ -565,17 +554,16 @@ void convolve(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, int64
   // Vector loads of the last block stay inside the frame (the lanes kernels read single floats).
   const int64_t Wp = nv ? W + left + right : round_up(Wo, VW) + kw - 1;
   auto image = [&](int64_t n) {
-    thread_local std::vector<float> xp;
-    if ((int64_t)xp.size() < C * Hp * Wp) xp.resize(C * Hp * Wp);
-    frame(in + n * C * H * W, C, H, W, top, left, Hp, Wp, xp.data());
+    float* xp = scratch(kScratchImage, (size_t)(C * Hp * Wp));
+    frame(in + n * C * H * W, C, H, W, top, left, Hp, Wp, xp);
     const float* w = wb.data();
     float* o = out + n * O * Ho * Wo;
     if (nv == 0)
-      forward_image(xp.data(), C, Hp, Wp, w, O, kh, kw, Ho, Wo, o);
+      forward_image(xp, C, Hp, Wp, w, O, kh, kw, Ho, Wo, o);
     else if (sw == 2)
-      (nv == 2 ? forward_image_cb<2, 2> : forward_image_cb<1, 2>)(xp.data(), C, Hp, Wp, w, O, kh, kw, sh, Ho, Wo, o);
+      (nv == 2 ? forward_image_cb<2, 2> : forward_image_cb<1, 2>)(xp, C, Hp, Wp, w, O, kh, kw, sh, Ho, Wo, o);
     else
-      (nv == 2 ? forward_image_cb<2, 1> : forward_image_cb<1, 1>)(xp.data(), C, Hp, Wp, w, O, kh, kw, sh, Ho, Wo, o);
+      (nv == 2 ? forward_image_cb<2, 1> : forward_image_cb<1, 1>)(xp, C, Hp, Wp, w, O, kh, kw, sh, Ho, Wo, o);
   };
   for_each_index(N, true, image);
 }
@@ -708,8 +696,8 @@ void blocked_conv_backward_weight(const float* x, const float* gy, float* dw, co
   if (wg_cb_applies(g)) return g.O % 32 == 0 ? weight_grad_cb<2>(x, gy, dw, g) : weight_grad_cb<1>(x, gy, dw, g);
   if (wg_pairs_applies(g)) return weight_grad_pairs(x, gy, dw, g);
   const int64_t WoP = round_up(g.Wo, VW), Hp = g.H + g.pt + g.pb, Wp = WoP + g.kw - 1;
-  float* xp = scratch(0, (size_t)(g.N * g.C * Hp * Wp));
-  float* gp = scratch(1, (size_t)(g.N * g.O * g.Ho * WoP));
+  float* xp = scratch(kScratchBatch, (size_t)(g.N * g.C * Hp * Wp));
+  float* gp = scratch(kScratchBatch2, (size_t)(g.N * g.O * g.Ho * WoP));
   parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp + n * g.C * Hp * Wp);

@@ -1,7 +1,6 @@
 // Register-blocked direct convolution for ungrouped convs with few channels (the NB201 and CIFAR
 // learners' shapes), where im2col + GEMM spends its time copying the 9x larger column matrix.
 #pragma once
-#include <cstddef>
 #include <vector>
 
 #include "conv.h"
@@ -24,13 +23,6 @@ bool cpu_has_avx512();
 
 // Copies a C x H x W image into a zero frame [C][Hp][Wp] with the image at (top, left) (writes every element).
 void frame(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp, float* dst);
-// Scratch memory of the calling thread: at least n floats in slot `slot` (0 .. kScratchSlots-1), uninitialised,
-// kept from call to call. The convolutions' framed copies of a whole batch come from here: a fresh std::vector per
-// call cost a memset and, as glibc returned the freed memory to the kernel, a page fault per 4 KiB on the next
-// (10% of the full-depth proxy's page faults, 2026-12-07). Slots a caller holds at once must differ.
-constexpr int kScratchSlots = 3;
-float* scratch(int slot, size_t n);
-
 // Weights [O][C][kh][kw] (or, with flip, the transposed and rotated weights of the input gradient:
 // w'[c][o][kh-1-i][kw-1-j] = w[o][c][i][j]) regrouped as [O/B][C'][kh][kw][B] (zeros past O).
 std::vector<float> block_weights(const float* w, int64_t O, int64_t C, int64_t kh, int64_t kw, bool flip, int64_t B);

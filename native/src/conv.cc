@@ -22,12 +22,8 @@
 namespace gtn {
 namespace {
 
-thread_local std::vector<float> tl_col;
-
-float* col_buf(size_t n) {
-  if (tl_col.size() < n) tl_col.resize(n);
-  return tl_col.data();
-}
+// im2col's columns, in this thread's scratch memory
+float* col_buf(size_t n) { return scratch(kScratchImage, n); }
 
 bool is_pointwise(const ConvGeom& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;

@@ -164,12 +164,11 @@ void convolve(const float* in, int64_t N, int64_t Ci, int64_t H, int64_t W, int6
   const int64_t Wp = wd == Width::kCols ? (Wo + 7) / 8 * 8 + kw - 1 : W + left + right;
   const bool pad = top || bottom || Wp != W;
   auto image = [&](int64_t n) {
-    thread_local std::vector<float> buf;
     const float* xp = in + n * Ci * H * W;
     if (pad) {
-      if ((int64_t)buf.size() < Ci * Hp * Wp) buf.resize(Ci * Hp * Wp);
-      frame(xp, Ci, H, W, top, left, Hp, Wp, buf.data());
-      xp = buf.data();
+      float* buf = scratch(kScratchImage, (size_t)(Ci * Hp * Wp));
+      frame(xp, Ci, H, W, top, left, Hp, Wp, buf);
+      xp = buf;
     }
     float* o = out + n * Co * Ho * Wo;
     switch (wd) {
@@ -281,8 +280,8 @@ template <int KW>
 void weight_grad_cols(const float* x, const float* gy, float* dw, const ConvGeom& g) {
   constexpr int NI = 6 / KW;
   const int64_t WoP = (g.Wo + 7) / 8 * 8, Hp = g.H + g.pt + g.pb, Wp = WoP + KW - 1, T = g.C * g.kh;
-  float* xp = scratch(0, (size_t)(g.N * g.C * Hp * Wp));
-  float* gp = scratch(1, (size_t)(g.N * g.O * g.Ho * WoP));
+  float* xp = scratch(kScratchBatch, (size_t)(g.N * g.C * Hp * Wp));
+  float* gp = scratch(kScratchBatch2, (size_t)(g.N * g.O * g.Ho * WoP));
   parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp + n * g.C * Hp * Wp);

@@ -34,8 +34,8 @@ template <class Transpose, class Block>
 void lanes_weight_grad(const float* x, const float* gy, float* dw, const ConvGeom& g, int64_t B, int64_t NT, int64_t KW,
                        Transpose transpose, Block block) {
   const int64_t Hp = g.H + g.pt + g.pb, Wp = g.W + g.pl + g.pr, P = g.Ho * g.Wo, O = g.O, T = g.C * g.kh;
-  float* xp = scratch(0, (size_t)(g.N * g.C * Hp * Wp));
-  float* gt = scratch(1, (size_t)(g.N * P * O));
+  float* xp = scratch(kScratchBatch, (size_t)(g.N * g.C * Hp * Wp));
+  float* gt = scratch(kScratchBatch2, (size_t)(g.N * P * O));
   parallel_for(g.N, 1, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       frame(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, xp + n * g.C * Hp * Wp);

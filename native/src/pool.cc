@@ -216,4 +216,14 @@ void parallel_for(int64_t n, int64_t min_parallel, int64_t align, const std::fun
   });
 }
 
+float* scratch(ScratchSlot slot, size_t n) {
+  thread_local std::vector<float> bufs[kScratchSlots];
+  std::vector<float>& b = bufs[slot];
+  if (b.size() < n) {
+    b = std::vector<float>();  // free the old one first: what it held need not be copied
+    b.resize(n);
+  }
+  return b.data();
+}
+
 }  // namespace gtn

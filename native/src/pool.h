@@ -1,6 +1,7 @@
 // Persistent thread pool with static partitioning (gtn native backend).
 #pragma once
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -46,5 +47,13 @@ inline void split_range(int64_t n, int t, int nt, int64_t align, int64_t& b, int
 // Convenience: parallel loop over [0, n) with static chunks aligned to `align`; runs single-threaded when
 // n < min_parallel. fn(begin, end).
 void parallel_for(int64_t n, int64_t min_parallel, int64_t align, const std::function<void(int64_t, int64_t)>& fn);
+
+// Scratch memory of the calling thread: at least n floats in `slot`, uninitialised, kept from call to call (a
+// fresh std::vector per call cost a memset and, as glibc returned freed memory to the kernel, page faults on the
+// next: 10% of the full-depth proxy's page faults, 2026-12-07). Slots a thread holds at once must differ:
+// kScratchBatch and kScratchBatch2 hold a whole batch's framed copies (the weight gradients, on the calling
+// thread); kScratchImage one image's or plane's working copy (framed images, im2col columns, box filter sums).
+enum ScratchSlot { kScratchBatch, kScratchBatch2, kScratchImage, kScratchSlots };
+float* scratch(ScratchSlot slot, size_t n);
 
 }  // namespace gtn

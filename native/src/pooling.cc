@@ -248,12 +248,10 @@ namespace {
 GTN_SIMD_CLONES
 void box_filter(const float* src, int64_t Hs, int64_t Ws, int64_t top, int64_t left, int64_t Hp, int64_t Wp, int64_t kh,
                 int64_t kw, float inv, const float* pre, const float* post, float* out) {
-  thread_local std::vector<float> buf;
   const int64_t Ho = Hp - kh + 1, Wo = Wp - kw + 1;
   const int64_t nr = Hp * Wp - (kw - 1);  // row sums at every start of the flat padded plane
   const int64_t nc = (Ho - 1) * Wp + Wo;  // column sums up to the last output
-  if ((int64_t)buf.size() < Hp * Wp + nr + nc) buf.resize(Hp * Wp + nr + nc);
-  float* pd = buf.data();
+  float* pd = scratch(kScratchImage, (size_t)(Hp * Wp + nr + nc));
   float* r = pd + Hp * Wp;
   float* c = r + nr;
   // Only the frame is zeroed; the plane is copied (or scaled) into the rest.
