@@ -76,6 +76,8 @@ const configObject = z
       iterations: z.number().int().positive(),
       finalFraction: z.number().min(0).max(1),
       clipNorm: z.number().min(0),
+      /** Skip meta-steps whose gradient norm exceeds this (0: never); `gtn train --skip-norm`. */
+      skipNorm: z.number().min(0).optional(),
     }),
     /** Validate (and keep the best checkpoint) every this many outer iterations. */
     evalEvery: z.number().int().positive(),

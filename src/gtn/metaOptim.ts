@@ -13,6 +13,11 @@ export interface AdamConfig {
   finalFraction: number;
   /** Clip the global norm of the meta-gradient to this (0: no clipping). */
   clipNorm: number;
+  /**
+   * Skip the step when the meta-gradient's global norm exceeds this (0 or absent: never). Unrolls through deep
+   * learners are chaotic: norms of 1e6-1e36 are not large steps to clip but directions to ignore.
+   */
+  skipNorm?: number;
 }
 
 export interface AdamState {

@@ -1,6 +1,6 @@
 // One outer iteration: unroll a fresh learner on the teacher, differentiate the meta-loss into every
-// meta-parameter (exact second order), and take one meta-optimiser step. A non-finite loss or gradient
-// skips the update and says so. A weight scales the meta-gradient (rank-aware meta-training weighs each
+// meta-parameter (exact second order), and take one meta-optimiser step. A non-finite loss or gradient, or
+// one whose norm exceeds the optimiser's skipNorm, skips the update and says so. A weight scales the meta-gradient (rank-aware meta-training weighs each
 // learner's loss); the reported loss is the unweighted one.
 import { Rng, Tensor, abs, add, addScalar, exp, log, mulScalar, neg, relu, sub, treeLeaves, treeUnflatten, valueAndGrad } from '../tensor/index.js';
 import type { LearnerParams } from '../models/index.js';
@@ -11,7 +11,7 @@ export interface MetaStepResult {
   meta: MetaParams;
   metaLoss: number;
   gradNorm: number;
-  /** True when the loss or gradient was NaN/inf and the update was skipped. */
+  /** True when the loss or gradient was NaN/inf, or the gradient's norm over skipNorm, and the update was skipped. */
   skipped: boolean;
 }
 
@@ -22,10 +22,11 @@ export function metaStep(cfg: UnrollConfig, adamCfg: AdamConfig, adam: AdamState
   return { ...applyGradient(adamCfg, adam, meta, g, [metaLoss]), metaLoss };
 }
 
-/** One Adam step along g, unless a loss in `losses` or g's norm is not finite (then the parameters stay). */
+/** One Adam step along g, unless a loss in `losses` or g's norm is not finite, or g's norm is over skipNorm (then the parameters stay). */
 function applyGradient(adamCfg: AdamConfig, adam: AdamState, meta: MetaParams, g: Tensor[], losses: number[]): { meta: MetaParams; gradNorm: number; skipped: boolean } {
   const gradNorm = globalNorm(g);
-  if (!losses.every(Number.isFinite) || !Number.isFinite(gradNorm)) return { meta, gradNorm, skipped: true };
+  const tooLarge = (adamCfg.skipNorm ?? 0) > 0 && gradNorm > adamCfg.skipNorm!;
+  if (!losses.every(Number.isFinite) || !Number.isFinite(gradNorm) || tooLarge) return { meta, gradNorm, skipped: true };
   return { meta: treeUnflatten(meta, adamStep(adamCfg, adam, treeLeaves(meta), g)), gradNorm, skipped: false };
 }
 
@@ -88,7 +89,7 @@ export function pairMetaGradient(a: PairLearner, b: PairLearner, meta: MetaParam
   return { grads, metaLoss, rankLoss, trainLossDiff };
 }
 
-/** pairMetaGradient, then one meta-optimiser step (skipped, and said so, when anything is not finite). */
+/** pairMetaGradient, then one meta-optimiser step (skipped, and said so, when anything is not finite or the norm is over skipNorm). */
 export function pairMetaStep(
   a: PairLearner,
   b: PairLearner,

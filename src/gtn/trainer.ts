@@ -150,8 +150,9 @@ export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainO
     opts.onEvent?.(ev);
     if (state.consecutiveSkips >= cfg.maxSkips) {
       throw new GtnError(
-        `stopping: ${state.consecutiveSkips} meta-steps in a row had a non-finite loss or gradient (last loss ${res.metaLoss}); ` +
-          `the last good checkpoint is ${files.last} (iteration ${state.iteration - state.consecutiveSkips}). Try a lower meta learning rate or --clip.`,
+        `stopping: ${state.consecutiveSkips} meta-steps in a row were skipped (a non-finite loss or gradient, or a gradient norm over --skip-norm; ` +
+          `last loss ${res.metaLoss}, norm ${res.gradNorm}); the last good checkpoint is ${files.last} (iteration ${state.iteration - state.consecutiveSkips}). ` +
+          `Try a lower meta learning rate, --clip, or a higher --skip-norm.`,
       );
     }
     if (state.iteration % cfg.evalEvery === 0 || state.iteration === cfg.meta.iterations) {

@@ -1,4 +1,5 @@
-// A non-finite meta-loss or meta-gradient skips the update (parameters and optimiser state untouched).
+// A non-finite meta-loss or meta-gradient, or one over skipNorm, skips the update (parameters and optimiser state
+// untouched).
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as T from '../../src/tensor/index.js';
@@ -30,4 +31,20 @@ it('skips a meta-step whose loss is not finite, and takes a finite one', () => {
   assert.equal(good.skipped, false);
   assert.ok(Number.isFinite(good.metaLoss));
   assert.notDeepEqual(Array.from(good.meta.logLr.data), Array.from(meta.logLr.data));
+});
+
+it('skips a meta-step whose gradient norm is over skipNorm, and takes it under a higher one', () => {
+  const meta = initMetaParams(cfg, { innerLr: 0.1, innerMomentum: 0.5 }, T.Rng.seeded(2));
+  const learner = initLearner(cfg.learner, cfg.imageShape, cfg.classes, T.Rng.seeded(3));
+  const adam = initAdam(T.treeLeaves(meta));
+  const free = metaStep(cfg, adamCfg, initAdam(T.treeLeaves(meta)), meta, learner, data, T.Rng.seeded(4));
+  assert.ok(free.gradNorm > 0 && Number.isFinite(free.gradNorm));
+  const over = metaStep(cfg, { ...adamCfg, skipNorm: free.gradNorm * 0.99 }, adam, meta, learner, data, T.Rng.seeded(4));
+  assert.equal(over.skipped, true);
+  assert.equal(over.meta, meta);
+  assert.equal(over.gradNorm, free.gradNorm, 'the norm is reported for the skipped step');
+  assert.equal(adam.step, 0, 'the optimiser state is untouched');
+  const under = metaStep(cfg, { ...adamCfg, skipNorm: free.gradNorm * 1.01 }, adam, meta, learner, data, T.Rng.seeded(4));
+  assert.equal(under.skipped, false);
+  assert.deepEqual(Array.from(under.meta.logLr.data), Array.from(free.meta.logLr.data), 'a step under the bound is the plain step');
 });
