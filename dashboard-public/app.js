@@ -128,6 +128,23 @@ async function refreshCompare(ids) {
     opts: { axes: [{ label: 'outer iteration' }, {}] },
     empty: 'tick a run to plot its meta-loss',
   });
+  // Log scale: a chaotic unroll shows as norms many decades above the rest; skipped meta-steps are ringed.
+  const positive = (v) => (v != null && Number.isFinite(v) && v > 0 ? v : null);
+  draw('chart-grad-norm', {
+    series: runs.flatMap((r) => [
+      line(r.name, colorOf(r.id), { points: { show: r.iterations.length < 60, size: 4 } }),
+      ...(r.iterations.some((i) => i.skipped) ? [{ label: `${r.name}: skipped`, stroke: colorOf(r.id), width: 0, paths: () => null, points: { show: true, size: 10, width: 2, fill: '#fff' } }] : []),
+    ]),
+    data: join(
+      runs.map((r) => {
+        const xs = r.iterations.map((i) => i.iteration);
+        const norms = r.iterations.map((i) => positive(i.gradNorm));
+        return r.iterations.some((i) => i.skipped) ? [xs, norms, r.iterations.map((i, k) => (i.skipped ? norms[k] : null))] : [xs, norms];
+      }),
+    ),
+    opts: { scales: { y: { distr: 3 } }, axes: [{ label: 'outer iteration' }, { size: 60 }] },
+    empty: 'tick a run to plot its meta-gradient norm',
+  });
   draw('chart-validation', {
     series: runs.map((r) => line(r.name, colorOf(r.id))),
     data: join(runs.map((r) => [r.validations.map((v) => v.iteration), r.validations.map((v) => v.accuracy)])),

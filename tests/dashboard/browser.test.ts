@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startDashboard } from '../../src/dashboard/server.js';
-import { bin, env, evalTiny, makeNas, makeTruth, trainArgs, trainTiny } from '../records/fixture.js';
+import { bin, env, evalTiny, gtn, makeNas, makeTruth, trainArgs, trainTiny } from '../records/fixture.js';
 
 const chromium = process.env.GTN_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const work = mkdtempSync(join(tmpdir(), 'gtn-dashboard-browser-'));
@@ -29,6 +29,8 @@ describe('dashboard in headless Chromium', { skip: chromium ? false : 'no Chromi
   const problems: string[] = [];
 
   before(async () => {
+    // A run whose every meta-step is over --skip-norm, made first so that 'tiny' stays the run changed last.
+    gtn(...trainArgs(join(runs, 'skipping'), 4, 2), '--skip-norm', '1e-12');
     trainTiny(join(runs, 'tiny'), 4, 2);
     evalTiny(join(runs, 'tiny'), join(runs, 'gtn.db'));
     const truth = join(work, 'truth.csv');
@@ -58,12 +60,17 @@ describe('dashboard in headless Chromium', { skip: chromium ? false : 'no Chromi
     const charts = (await page.evaluate('window.__gtnCharts')) as Charts;
     assert.equal(points(charts, 'chart-meta-loss', 'tiny'), 4);
     assert.equal(points(charts, 'chart-validation', 'tiny'), 2);
+    // The meta-gradient norm of every step; the skipped ones ringed, for the run that has them only.
+    assert.equal(points(charts, 'chart-grad-norm', 'tiny'), 4);
+    assert.equal(points(charts, 'chart-grad-norm', 'tiny: skipped'), undefined);
+    assert.equal(points(charts, 'chart-grad-norm', 'skipping'), 4);
+    assert.equal(points(charts, 'chart-grad-norm', 'skipping: skipped'), 4);
     assert.deepEqual(charts['chart-lr'].series.map((s) => [s.label, s.points]), [1, 2, 3, 4].map((t) => [`step ${t}`, 4]));
     assert.ok(charts['chart-momentum'].series.length === 4 && charts['chart-momentum'].series.every((s) => s.points >= 1));
     assert.equal(points(charts, 'chart-eval', 'tiny (gtn)'), 3, 'accuracy after 1, 2 and 4 inner steps');
     assert.deepEqual(charts['chart-schedule'].series.map((s) => [s.label, s.points]), [['inner lr', 4], ['momentum', 4]]);
     // uPlot drew them: one canvas per chart.
-    for (const id of ['chart-meta-loss', 'chart-validation', 'chart-lr', 'chart-eval']) assert.ok(await page.$(`#${id} canvas`), id);
+    for (const id of ['chart-meta-loss', 'chart-validation', 'chart-grad-norm', 'chart-lr', 'chart-eval']) assert.ok(await page.$(`#${id} canvas`), id);
   });
 
   it('NAS charts: proxy score vs true accuracy with rank correlations, best found per search', async () => {
