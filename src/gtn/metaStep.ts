@@ -1,7 +1,7 @@
 // One outer iteration: unroll a fresh learner on the teacher, differentiate the meta-loss into every
 // meta-parameter (exact second order), and take one meta-optimiser step. A non-finite loss or gradient, or
-// one whose norm exceeds the optimiser's skipNorm, skips the update and says so. A weight scales the meta-gradient (rank-aware meta-training weighs each
-// learner's loss); the reported loss is the unweighted one.
+// one whose norm exceeds the optimiser's skipNorm, skips the update and says so. A weight scales the
+// meta-gradient (rank-aware meta-training weighs each learner's loss); the reported loss is the unweighted one.
 import { Rng, Tensor, abs, add, addScalar, exp, log, mulScalar, neg, relu, sub, treeLeaves, treeUnflatten, valueAndGrad } from '../tensor/index.js';
 import type { LearnerParams } from '../models/index.js';
 import { adamStep, globalNorm, type AdamConfig, type AdamState } from './metaOptim.js';

@@ -6,15 +6,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import { bin, env, trainArgs } from '../records/fixture.js';
 
-const root = new URL('../../../', import.meta.url).pathname; // dist/tests/gtn -> repo root
-const bin = join(root, 'bin', 'gtn.js');
 const work = mkdtempSync(join(tmpdir(), 'gtn-skipnorm-'));
-const env = { ...process.env, GTN_CACHE_DIR: join(work, 'cache') };
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const train = (out: string, skip: string) =>
-  spawnSync(process.execPath, [bin, 'train', '--preset', 'tiny', '--iterations', '3', '--eval-every', '3', '--skip-norm', skip, '--out', out, '--quiet'], { encoding: 'utf8', env });
+const train = (out: string, skip: string) => spawnSync(process.execPath, [bin, ...trainArgs(out, 3, 3), '--skip-norm', skip], { encoding: 'utf8', env });
 
 function iterations(dir: string): { skipped: boolean; gradNorm: number; innerLr: number[] }[] {
   return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
