@@ -130,16 +130,17 @@ async function refreshCompare(ids) {
   });
   // Log scale: a chaotic unroll shows as norms many decades above the rest; skipped meta-steps are ringed.
   const positive = (v) => (v != null && Number.isFinite(v) && v > 0 ? v : null);
+  const skips = runs.map((r) => r.iterations.some((i) => i.skipped));
   draw('chart-grad-norm', {
-    series: runs.flatMap((r) => [
+    series: runs.flatMap((r, k) => [
       line(r.name, colorOf(r.id), { points: { show: r.iterations.length < 60, size: 4 } }),
-      ...(r.iterations.some((i) => i.skipped) ? [{ label: `${r.name}: skipped`, stroke: colorOf(r.id), width: 0, paths: () => null, points: { show: true, size: 10, width: 2, fill: '#fff' } }] : []),
+      ...(skips[k] ? [{ label: `${r.name}: skipped`, stroke: colorOf(r.id), width: 0, paths: () => null, points: { show: true, size: 10, width: 2, fill: '#fff' } }] : []),
     ]),
     data: join(
-      runs.map((r) => {
-        const xs = r.iterations.map((i) => i.iteration);
+      runs.map((r, k) => {
         const norms = r.iterations.map((i) => positive(i.gradNorm));
-        return r.iterations.some((i) => i.skipped) ? [xs, norms, r.iterations.map((i, k) => (i.skipped ? norms[k] : null))] : [xs, norms];
+        const table = [r.iterations.map((i) => i.iteration), norms];
+        return skips[k] ? [...table, r.iterations.map((i, j) => (i.skipped ? norms[j] : null))] : table;
       }),
     ),
     opts: { scales: { y: { distr: 3 } }, axes: [{ label: 'outer iteration' }, { size: 60 }] },
