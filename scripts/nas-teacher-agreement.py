@@ -7,7 +7,8 @@ cells no teacher has seen (README, "What limits the GTN proxy": two learner seed
 KEY is the score to read from the teachers' logs (e.g. train-loss@64); REFERENCE a zero-cost proxy's `gtn nas rank
 --out` log of the same cells (e.g. MeCo); each NAME=LOGS one teacher, its logs (one per learner seed) joined by their
 mean rank. For every teacher: Spearman of that mean rank against the reference, and of each log alone, on the cells
-every log scored (a teacher skips the cells it was meta-trained with). Reads no truth.
+every log scored (a teacher skips the cells it was meta-trained with). The last line names the teacher that agrees
+best (`best: NAME`; scripts/nas-teacher-pick.sh reads it). Reads no truth.
 """
 import importlib.util
 import sys
@@ -40,10 +41,13 @@ def main() -> None:
         sys.exit(f"nas-teacher-agreement.py: only {len(cells)} cells are scored in every log")
     ref = [reference[c]["score"] for c in cells]
     print(f"{len(cells)} cells scored in every log; Spearman against {args[1]}:")
+    agreement = {}
     for name, logs in teachers.items():
         scores = [[cells_[c][key] for c in cells] for _, cells_ in logs]
         alone = " / ".join(f"{ra.spearman(s, ref):.3f}" for s in scores)
-        print(f"  {name:12s} mean rank of {len(logs)} log(s) {ra.spearman(ra.rank_sum(scores), ref):.3f}   each alone {alone}")
+        agreement[name] = ra.spearman(ra.rank_sum(scores), ref)
+        print(f"  {name:12s} mean rank of {len(logs)} log(s) {agreement[name]:.3f}   each alone {alone}")
+    print(f"best: {max(agreement, key=lambda n: agreement[n])}")
 
 
 if __name__ == "__main__":
