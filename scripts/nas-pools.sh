@@ -1,5 +1,5 @@
 # Sourced by nas-teacher.sh and nas-bootstrap-teacher.sh (which set GTN first): the lists no teacher may train on,
-# and the pools of random networks drawn around them for the order term's targets.
+# and the pools of random networks drawn around them for the order term's targets; and the name of a draw of pm120.
 HOLDOUT=runs/nas/holdout.txt # the evaluation lists: held out of meta-training (`gtn train --hold-out`)
 mkdir -p runs/nas runs/nasrank
 cat docs/nas/eval100.txt docs/nas/dev40.txt > "$HOLDOUT"
@@ -13,3 +13,6 @@ draw_pool() {
   [ -f "$pool" ] || $GTN nas subset --n 240 --seed "$2" "${POOL_EXCLUDE[@]}" --out "$pool"
   POOL_EXCLUDE+=(--exclude "$pool")
 }
+
+# pm120_name SEED: the name of nas-teacher.sh's last stage drawn with SEED (runs/nas-teacher-NAME): seed 4 is pm120.
+pm120_name() { if [ "$1" = 4 ]; then echo pm120; else echo "pm120-s$1"; fi; }

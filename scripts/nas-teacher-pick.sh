@@ -20,11 +20,9 @@ for seed in "$@"; do
   [[ "$seed" =~ ^[0-9]+$ ]] || { echo "nas-teacher-pick.sh: SEED must be a whole number, got '$seed'" >&2; exit 2; }
 done
 GTN="node --single-threaded-gc bin/gtn.js"
-
-run_of() { if [ "$1" = 4 ]; then echo runs/nas-teacher-pm120; else echo "runs/nas-teacher-pm120-s$1"; fi; }
 for seed in "$@"; do bash scripts/nas-teacher.sh pm120 "$seed"; done
 
-source scripts/nas-pools.sh # HOLDOUT, draw_pool, POOL_EXCLUDE
+source scripts/nas-pools.sh # draw_pool, POOL_EXCLUDE, pm120_name
 draw_pool pool240 41 # the target pools, drawn by nas-teacher.sh already: kept as they are, and excluded below
 draw_pool poolb240 43
 draw_pool poolc240 47
@@ -34,8 +32,8 @@ $GTN nas rank --archs "$sel.txt" --proxy meco --channels 16 --cells 5 --include-
 
 teachers=()
 for seed in "$@"; do
-  run=$(run_of "$seed")
-  name=${run#runs/nas-teacher-}
+  name=$(pm120_name "$seed")
+  run=runs/nas-teacher-$name
   pids=()
   for s in 0 1; do # a rerun skips the cells a log holds already
     GTN_THREADS=1 $GTN nas rank --archs "$sel.txt" --proxy "gtn:$run" --steps 64 --score train-loss --val-images 0 \

@@ -21,10 +21,9 @@ if ! [[ "$SEED" =~ ^[0-9]+$ ]] || { [ -n "${2:-}" ] && [ "$LAST" != pm120 ]; }; 
   echo "nas-teacher.sh: SEED must be a whole number and comes only after pm120, got '${2:-}' after '$LAST'" >&2
   exit 2
 fi
-PM=pm120
-[ "$SEED" = 4 ] || PM=pm120-s$SEED
 GTN="node --single-threaded-gc bin/gtn.js"
-source scripts/nas-pools.sh # HOLDOUT, draw_pool
+source scripts/nas-pools.sh # HOLDOUT, draw_pool, pm120_name
+PM=$(pm120_name "$SEED")
 
 # train NAME ARGS...: meta-train runs/nas-teacher-NAME, or resume it if it has a checkpoint.
 train() {
