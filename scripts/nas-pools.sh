@@ -14,5 +14,13 @@ draw_pool() {
   POOL_EXCLUDE+=(--exclude "$pool")
 }
 
+# draw_meco_pools: the three pools whose MeCo order teaches pm120 (nas-teacher.sh), in their order; the pick's
+# selection list (nas-teacher-pick.sh) is drawn outside them.
+draw_meco_pools() {
+  draw_pool pool240 41
+  draw_pool poolb240 43
+  draw_pool poolc240 47
+}
+
 # pm120_name SEED: the name of nas-teacher.sh's last stage drawn with SEED (runs/nas-teacher-NAME): seed 4 is pm120.
 pm120_name() { if [ "$1" = 4 ]; then echo pm120; else echo "pm120-s$1"; fi; }

@@ -7,7 +7,7 @@
 # made here if it is not there yet (about 17 min each on 2 cores; an hour more for the first, which builds the
 # earlier stages). The check: runs/nasrank/sel100.txt, 100 random networks outside every evaluation, selection and
 # target list; MeCo on NB201's own network (N = 5, C = 16); each teacher's two learners (proxy seeds 0 and 1, two
-# 1-thread processes) at 64 steps, N = 2, C = 8, training loss, joined by mean rank (about 5 min per teacher).
+# 1-thread processes) at 64 steps, N = 2, C = 8, training loss, joined by mean rank (about 7 min per teacher).
 # Prints each teacher's agreement and writes the chosen run folder to runs/nasrank/sel100-pick.txt.
 # Every step resumes where it stopped when the script is run again.
 set -euo pipefail
@@ -22,10 +22,8 @@ done
 GTN="node --single-threaded-gc bin/gtn.js"
 for seed in "$@"; do bash scripts/nas-teacher.sh pm120 "$seed"; done
 
-source scripts/nas-pools.sh # draw_pool, POOL_EXCLUDE, pm120_name
-draw_pool pool240 41 # the target pools, drawn by nas-teacher.sh already: kept as they are, and excluded below
-draw_pool poolb240 43
-draw_pool poolc240 47
+source scripts/nas-pools.sh # POOL_EXCLUDE, draw_meco_pools, pm120_name
+draw_meco_pools # drawn by nas-teacher.sh already: kept as they are, and excluded below
 sel=runs/nasrank/sel100
 [ -f "$sel.txt" ] || $GTN nas subset --n 100 --seed 101 "${POOL_EXCLUDE[@]}" --out "$sel.txt"
 $GTN nas rank --archs "$sel.txt" --proxy meco --channels 16 --cells 5 --include-seen --out "$sel-meco.jsonl" > /dev/null

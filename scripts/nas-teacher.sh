@@ -22,7 +22,7 @@ if ! [[ "$SEED" =~ ^[0-9]+$ ]] || { [ -n "${2:-}" ] && [ "$LAST" != pm120 ]; }; 
   exit 2
 fi
 GTN="node --single-threaded-gc bin/gtn.js"
-source scripts/nas-pools.sh # HOLDOUT, draw_pool, pm120_name
+source scripts/nas-pools.sh # HOLDOUT, draw_pool, draw_meco_pools, pm120_name
 PM=$(pm120_name "$SEED")
 
 # train NAME ARGS...: meta-train runs/nas-teacher-NAME, or resume it if it has a checkpoint.
@@ -67,9 +67,7 @@ pairs p500t 60 2 p500a "$nwot" --rank-top 0.25
 
 # 720 random networks, none of them a network of the evaluation or selection lists (the first three pools of
 # nas-bootstrap-teacher.sh), ranked by MeCo on NB201's own network.
-draw_pool pool240 41
-draw_pool poolb240 43
-draw_pool poolc240 47
+draw_meco_pools
 cat runs/nasrank/pool{,b,c}240.txt > runs/nasrank/pool720.txt
 meco=runs/nasrank/pool720-meco.jsonl
 targets "$meco" --archs runs/nasrank/pool720.txt --proxy meco --channels 16 --cells 5 --include-seen
