@@ -65,6 +65,8 @@ const configObject = z
     checkpoint: z.union([z.boolean(), z.literal('auto')]),
     bnStats: z.enum(['last', 'running']),
     softLabels: z.boolean(),
+    /** The meta-gradient through the unroll: exact, or first-order (no learner curvature; src/gtn/unroll.ts). */
+    metaGradient: z.enum(['exact', 'first-order']).default('exact'),
     realBatch: z.number().int().positive(),
     /** Augmentation of the real batches (never of the synthetic ones): CIFAR's random crop (pad 4) + flip. */
     augment: z.enum(['none', 'crop-flip']).default('none'),
@@ -123,6 +125,7 @@ const base: Omit<TrainConfig, 'dataset'> = {
   intermediateWeighting: 'sum',
   checkpoint: 'auto',
   bnStats: 'last',
+  metaGradient: 'exact',
   softLabels: false,
   realBatch: 128,
   augment: 'none',

@@ -57,6 +57,7 @@ export function unrollConfig(cfg: TrainConfig, learner: LearnerSpec = cfg.learne
     checkpoint: useCheckpointing(cfg),
     bnStats: cfg.bnStats,
     softLabels: cfg.softLabels,
+    metaGradient: cfg.metaGradient,
   };
 }
 

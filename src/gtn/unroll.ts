@@ -1,14 +1,20 @@
 // The inner loop: a fresh learner trained T steps on the teacher's data, and the meta-loss on real data.
 // Everything is Tensor ops, so differentiating the meta-loss gives the exact meta-gradient through all T
 // steps (second order: each inner gradient is taken with createGraph). With `checkpoint`, each inner step
-// (teacher forward included) keeps only its inputs and is recomputed in the backward pass.
+// (teacher forward included) keeps only its inputs and is recomputed in the backward pass. With metaGradient
+// 'first-order' the meta-gradient follows every update but not the learner's curvature along the way (below).
 import {
   Rng,
   Tensor,
   add,
   checkpoint,
   crossEntropy,
+  detach,
   exp,
+  isRecording,
+  mul,
+  sub,
+  sum,
   mulScalar,
   reshape,
   sigmoid,
@@ -46,6 +52,13 @@ export interface UnrollConfig {
   bnStats: 'last' | 'running';
   /** Learn soft labels for the synthetic batch. */
   softLabels: boolean;
+  /**
+   * 'exact' (default): the meta-gradient through every inner step, the learner's Hessian included. 'first-order':
+   * each step's gradient is taken at a stopped copy of the weights, so the meta-gradient follows every update
+   * (and every training loss's exact first derivative) but treats the curvature along the trajectory as zero:
+   * the product of T step Jacobians (I - lr H), which explodes through deep learners, becomes the identity.
+   */
+  metaGradient?: 'exact' | 'first-order';
 }
 
 /** The meta-learned parameters (a Tree: grad returns the same structure). */
@@ -121,6 +134,7 @@ export function unroll(
   const intermediate: Tensor[] = [];
   const trainLosses: Tensor[] = [];
   let realIndex = 0;
+  const firstOrder = cfg.metaGradient === 'first-order' && isRecording(); // under noGrad both are the same numbers
   const realLoss = (b: Batch, p: Tensor[], c: Tensor[]) =>
     crossEntropy(learnerForward(cfg.learner, treeUnflatten(learner0, p), b.x, c).logits, b.y);
 
@@ -159,14 +173,18 @@ export function unroll(
       const st = flat.slice(nTeacher + 1 + nParams, flat.length - 2);
       const [stepLr, stepM] = flat.slice(flat.length - 2);
       let bnStats: Tensor[] = [];
-      const [loss, g] = valueAndGrad(
+      const [lossAt, g] = valueAndGrad(
         (q: Tensor[]) => {
           const out = learnerForward(cfg.learner, treeUnflatten(learner0, q), x);
           bnStats = out.stats;
           return crossEntropy(out.logits, y);
         },
         { createGraph: true },
-      )(p);
+      )(firstOrder ? p.map(detach) : p);
+      // First order: g depends on x and the step's hyperparameters, not on p. The loss gets back its exact first
+      // derivative in p (its value plus g . (p - stop(p)), which is zero), so a meta-loss on training losses
+      // still reaches the earlier steps' data through the weights.
+      const loss = firstOrder ? p.reduce((acc, pi, i) => add(acc, sum(mul(detach(g[i]), sub(pi, detach(pi))))), lossAt) : lossAt;
       const upd = innerUpdate(cfg.optimizer, t, p, g, st, stepLr, stepM);
       return [...upd.params, ...upd.state, loss, ...bnStats];
     };

@@ -25,6 +25,7 @@ interface TrainFlags {
   metaLr?: number;
   clip?: number;
   skipNorm?: number;
+  metaGradient?: string;
   randomWidths?: boolean;
   randomCells?: boolean;
   holdOut?: string;
@@ -86,6 +87,7 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.metaLr !== undefined) meta.lr = f.metaLr;
   if (f.clip !== undefined) meta.clipNorm = f.clip;
   if (f.skipNorm !== undefined) meta.skipNorm = f.skipNorm;
+  if (f.metaGradient) raw.metaGradient = f.metaGradient;
   if (f.innerLr !== undefined) raw.innerLr = f.innerLr;
   if (f.initFrom) raw.initFrom = f.initFrom;
   if (f.rankTargets) {
@@ -155,6 +157,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--meta-lr <x>', 'meta-optimiser learning rate', parseNumberOption('--meta-lr'))
     .option('--clip <x>', 'clip the meta-gradient norm (0: off)', parseNumberOption('--clip'))
     .option('--skip-norm <x>', 'skip meta-steps whose gradient norm exceeds x (0: off); for chaotic unrolls through deep learners', parseNumberOption('--skip-norm'))
+    .option('--meta-gradient <kind>', "exact | first-order (each inner gradient at a stopped copy of the weights: no learner curvature in the meta-gradient, which cannot explode through deep learners)")
     .option('--random-widths', 'sample learner widths every outer iteration (conv and cifar learners)')
     .option('--random-cells', 'sample a random NAS-Bench-201 cell every outer iteration (nb201 learners)')
     .option('--hold-out <file>', 'cells (a cell per line, or a CSV with an arch_str column) whose networks random-cell sampling never draws: keep evaluation cells unseen')
