@@ -67,6 +67,10 @@ const configObject = z
     softLabels: z.boolean(),
     /** The meta-gradient through the unroll: exact, or first-order (no learner curvature; src/gtn/unroll.ts). */
     metaGradient: z.enum(['exact', 'first-order']).default('exact'),
+    /** The fraction of the learner's curvature the exact meta-gradient keeps (1: all; src/gtn/unroll.ts). */
+    curvature: z.number().min(0).max(1).default(1),
+    /** Keep that curvature in the last K inner steps' Jacobians only (0: all steps). */
+    curvatureHorizon: z.number().int().min(0).default(0),
     realBatch: z.number().int().positive(),
     /** Augmentation of the real batches (never of the synthetic ones): CIFAR's random crop (pad 4) + flip. */
     augment: z.enum(['none', 'crop-flip']).default('none'),
@@ -126,6 +130,8 @@ const base: Omit<TrainConfig, 'dataset'> = {
   checkpoint: 'auto',
   bnStats: 'last',
   metaGradient: 'exact',
+  curvature: 1,
+  curvatureHorizon: 0,
   softLabels: false,
   realBatch: 128,
   augment: 'none',
@@ -287,6 +293,10 @@ export function parseConfig(raw: unknown, source: string): TrainConfig {
     throw new GtnError(`invalid configuration in ${source}: ${issues}`);
   }
   const cfg = r.data as TrainConfig;
+  if (cfg.metaGradient === 'first-order' && (cfg.curvature !== 1 || cfg.curvatureHorizon !== 0)) {
+    const what = cfg.curvature !== 1 ? `curvature ${cfg.curvature}` : `curvatureHorizon ${cfg.curvatureHorizon}`;
+    throw new GtnError(`invalid configuration in ${source}: ${what} applies to the exact meta-gradient (first-order keeps none of the curvature); set one of the two`);
+  }
   checkRankTargets(cfg, `invalid configuration in ${source}`);
   return cfg;
 }

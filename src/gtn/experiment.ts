@@ -58,6 +58,8 @@ export function unrollConfig(cfg: TrainConfig, learner: LearnerSpec = cfg.learne
     bnStats: cfg.bnStats,
     softLabels: cfg.softLabels,
     metaGradient: cfg.metaGradient,
+    curvature: cfg.curvature,
+    curvatureHorizon: cfg.curvatureHorizon,
   };
 }
 

@@ -2,7 +2,8 @@
 // Everything is Tensor ops, so differentiating the meta-loss gives the exact meta-gradient through all T
 // steps (second order: each inner gradient is taken with createGraph). With `checkpoint`, each inner step
 // (teacher forward included) keeps only its inputs and is recomputed in the backward pass. With metaGradient
-// 'first-order' the meta-gradient follows every update but not the learner's curvature along the way (below).
+// 'first-order' the meta-gradient follows every update but not the learner's curvature along the way, and with
+// curvature c in (0, 1) it keeps the fraction c of it (below).
 import {
   Rng,
   Tensor,
@@ -59,6 +60,18 @@ export interface UnrollConfig {
    * the product of T step Jacobians (I - lr H), which explodes through deep learners, becomes the identity.
    */
   metaGradient?: 'exact' | 'first-order';
+  /**
+   * The fraction c of the learner's curvature the meta-gradient keeps (default 1, exact; 'first-order' is 0): each
+   * step's Jacobian in the weights becomes I - c lr H, while the data, lr and momentum keep their exact derivatives
+   * and every training loss its exact first derivative. Damps the product of T Jacobians, which explodes through
+   * deep learners, without dropping the curvature's sign as first order does.
+   */
+  curvature?: number;
+  /**
+   * Keep the curvature (at the fraction `curvature`) in the Jacobians of the last K steps only; the earlier ones are
+   * first order (0 or absent: every step). A truncated horizon: no product of more than K Jacobians can explode.
+   */
+  curvatureHorizon?: number;
 }
 
 /** The meta-learned parameters (a Tree: grad returns the same structure). */
@@ -116,6 +129,16 @@ export function windowedTrainLoss(losses: readonly Tensor[]): Tensor {
   return mulScalar(losses.slice(losses.length - w).reduce((a, b) => add(a, b)), 1 / w);
 }
 
+/** The fraction of the learner's curvature the meta-gradient keeps: 1 exact, 0 first order. */
+function curvatureKept(cfg: Pick<UnrollConfig, 'metaGradient' | 'curvature'>): number {
+  const c = cfg.metaGradient === 'first-order' ? 0 : (cfg.curvature ?? 1);
+  if (!(c >= 0 && c <= 1)) throw new Error(`unroll: curvature must be in [0, 1], got ${c}`);
+  return c;
+}
+
+/** p with the value of p and the derivative c in p (c = 0: a stopped copy). */
+const dampedCopy = (p: Tensor, c: number): Tensor => (c === 0 ? detach(p) : add(detach(p), mulScalar(sub(p, detach(p)), c)));
+
 /** Trains `learner0` for cfg.steps inner steps on the teacher and returns the meta-loss. */
 export function unroll(
   cfg: UnrollConfig,
@@ -134,7 +157,9 @@ export function unroll(
   const intermediate: Tensor[] = [];
   const trainLosses: Tensor[] = [];
   let realIndex = 0;
-  const firstOrder = cfg.metaGradient === 'first-order' && isRecording(); // under noGrad both are the same numbers
+  const cKept = curvatureKept(cfg);
+  const horizon = cfg.curvatureHorizon ?? 0;
+  if (!(Number.isInteger(horizon) && horizon >= 0)) throw new Error(`unroll: curvatureHorizon must be a whole number >= 0, got ${horizon}`);
   const realLoss = (b: Batch, p: Tensor[], c: Tensor[]) =>
     crossEntropy(learnerForward(cfg.learner, treeUnflatten(learner0, p), b.x, c).logits, b.y);
 
@@ -164,6 +189,8 @@ export function unroll(
     const lr = exp(reshape(slice(meta.logLr, [t], [1]), []));
     const momentum = sigmoid(reshape(slice(meta.momentumLogit, [t], [1]), []));
     const tgt = target ?? labels;
+    const c = horizon > 0 && t < cfg.steps - horizon ? 0 : cKept;
+    const damped = c < 1 && isRecording(); // under noGrad every c gives the same numbers
 
     // [...teacher, target, ...params, ...state, lr, momentum] -> [...params', ...state', loss, ...bnStats]
     const step = (...flat: Tensor[]): Tensor[] => {
@@ -180,11 +207,14 @@ export function unroll(
           return crossEntropy(out.logits, y);
         },
         { createGraph: true },
-      )(firstOrder ? p.map(detach) : p);
-      // First order: g depends on x and the step's hyperparameters, not on p. The loss gets back its exact first
-      // derivative in p (its value plus g . (p - stop(p)), which is zero), so a meta-loss on training losses
-      // still reaches the earlier steps' data through the weights.
-      const loss = firstOrder ? p.reduce((acc, pi, i) => add(acc, sum(mul(detach(g[i]), sub(pi, detach(pi))))), lossAt) : lossAt;
+      )(damped ? p.map((pi) => dampedCopy(pi, c)) : p);
+      // Damped: the gradient is taken at stop(p) + c (p - stop(p)), equal to p, whose derivative in p is c: g moves
+      // with p by c H, with x and the hyperparameters exactly. The loss gets back its exact first derivative in p
+      // (its value plus (1 - c) g . (p - stop(p)), which is zero), so a meta-loss on training losses still reaches
+      // the earlier steps' data through the weights.
+      const loss = damped
+        ? p.reduce((acc, pi, i) => add(acc, mulScalar(sum(mul(detach(g[i]), sub(pi, detach(pi)))), 1 - c)), lossAt)
+        : lossAt;
       const upd = innerUpdate(cfg.optimizer, t, p, g, st, stepLr, stepM);
       return [...upd.params, ...upd.state, loss, ...bnStats];
     };

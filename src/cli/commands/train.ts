@@ -26,6 +26,8 @@ interface TrainFlags {
   clip?: number;
   skipNorm?: number;
   metaGradient?: string;
+  curvature?: number;
+  curvatureHorizon?: number;
   randomWidths?: boolean;
   randomCells?: boolean;
   holdOut?: string;
@@ -88,6 +90,8 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.clip !== undefined) meta.clipNorm = f.clip;
   if (f.skipNorm !== undefined) meta.skipNorm = f.skipNorm;
   if (f.metaGradient) raw.metaGradient = f.metaGradient;
+  if (f.curvature !== undefined) raw.curvature = f.curvature;
+  if (f.curvatureHorizon !== undefined) raw.curvatureHorizon = f.curvatureHorizon;
   if (f.innerLr !== undefined) raw.innerLr = f.innerLr;
   if (f.initFrom) raw.initFrom = f.initFrom;
   if (f.rankTargets) {
@@ -158,6 +162,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--clip <x>', 'clip the meta-gradient norm (0: off)', parseNumberOption('--clip'))
     .option('--skip-norm <x>', 'skip meta-steps whose gradient norm exceeds x (0: off); for chaotic unrolls through deep learners', parseNumberOption('--skip-norm'))
     .option('--meta-gradient <kind>', "exact | first-order (each inner gradient at a stopped copy of the weights: no learner curvature in the meta-gradient, which cannot explode through deep learners)")
+    .option('--curvature <c>', "exact meta-gradient keeping the fraction c in [0, 1] of the learner's curvature (each step's weight Jacobian I - c lr H; 1: exact, 0: first order): damps the unroll's explosion through deep learners", parseNumberOption('--curvature'))
+    .option('--curvature-horizon <k>', 'keep the curvature in the last k inner steps only (the earlier ones first order; 0: all): a truncated horizon', parseIntOption('--curvature-horizon'))
     .option('--random-widths', 'sample learner widths every outer iteration (conv and cifar learners)')
     .option('--random-cells', 'sample a random NAS-Bench-201 cell every outer iteration (nb201 learners)')
     .option('--hold-out <file>', 'cells (a cell per line, or a CSV with an arch_str column) whose networks random-cell sampling never draws: keep evaluation cells unseen')
