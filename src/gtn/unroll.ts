@@ -3,7 +3,7 @@
 // steps (second order: each inner gradient is taken with createGraph). With `checkpoint`, each inner step
 // (teacher forward included) keeps only its inputs and is recomputed in the backward pass. With metaGradient
 // 'first-order' the meta-gradient follows every update but not the learner's curvature along the way, and with
-// curvature c in (0, 1) it keeps the fraction c of it (below).
+// curvature c in (0, 1) it keeps the fraction c of it, with curvatureHorizon k in the last k steps only (below).
 import {
   Rng,
   Tensor,
