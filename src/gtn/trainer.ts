@@ -80,6 +80,12 @@ function initialTeacher(cfg: TrainConfig) {
 
 export interface TrainOptions {
   resume?: boolean;
+  /**
+   * With `resume`: a new total of outer iterations, written to config.json (at least the iterations already run).
+   * The cosine meta-lr schedule spans the new total from the current iteration on, so a longer run is not the
+   * same as one started with that total.
+   */
+  iterations?: number;
   onEvent?: (e: TrainEvent) => void;
   /** Stop after this many iterations of this call (for tests of resumption); default: run to the end. */
   maxIterations?: number;
@@ -120,6 +126,11 @@ export async function train(dir: string, cfgIn: TrainConfig | null, opts: TrainO
     cfg = readRunConfig(dir);
     if (!existsSync(files.last)) throw new GtnError(`${dir} has no checkpoint to resume from (${files.last})`);
     state = loadRunState(files.last);
+    if (opts.iterations !== undefined && opts.iterations !== cfg.meta.iterations) {
+      if (opts.iterations < state.iteration) throw new GtnError(`--iterations ${opts.iterations}: ${dir} has run ${state.iteration} iterations already`);
+      cfg = { ...cfg, meta: { ...cfg.meta, iterations: opts.iterations } };
+      writeFileAtomic(files.config, `${JSON.stringify(cfg, null, 2)}\n`);
+    }
     truncateMetrics(files.metrics, state.iteration);
   } else {
     if (!cfgIn) throw new GtnError('train: a configuration is needed for a new run');

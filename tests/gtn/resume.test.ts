@@ -61,6 +61,30 @@ describe('gtn train --resume', () => {
     assert.deepEqual(readFileSync(join(killed, 'checkpoints', 'last.gtnckpt')), readFileSync(join(full, 'checkpoints', 'last.gtnckpt')));
   });
 
+  it('takes a new total of iterations on resume and refuses settings that config.json decides', () => {
+    const full = join(work, 'full'); // the finished 6-iteration run of the first test
+    const before = metrics(full);
+    const config = readFileSync(join(full, 'config.json'), 'utf8');
+    const changed = spawnSync(process.execPath, [bin, 'train', '--resume', full, '--meta-lr', '0.5', '--seed', '3', '--quiet'], { env, encoding: 'utf8' });
+    assert.notEqual(changed.status, 0);
+    assert.match(changed.stderr, /--resume .*full continues that run with the settings of its config\.json; --seed, --meta-lr cannot change them/);
+    assert.match(changed.stderr, /--init-from .*full --out/);
+    assert.doesNotMatch(changed.stderr, /at .*\.js:\d+/, 'no stack trace');
+    const fewer = spawnSync(process.execPath, [bin, 'train', '--resume', full, '--iterations', '4', '--quiet'], { env, encoding: 'utf8' });
+    assert.notEqual(fewer.status, 0);
+    assert.match(fewer.stderr, /--iterations 4: .*full has run 6 iterations already/);
+    assert.equal(readFileSync(join(full, 'config.json'), 'utf8'), config, 'refused resumes leave config.json as it was');
+
+    const longer = spawnSync(process.execPath, [bin, 'train', '--resume', full, '--iterations', '8', '--quiet'], { env, encoding: 'utf8' });
+    assert.equal(longer.status, 0, longer.stderr);
+    assert.equal(JSON.parse(longer.stdout).iterations, 8);
+    assert.equal((JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')) as { meta: { iterations: number } }).meta.iterations, 8);
+    const after8 = metrics(full);
+    assert.deepEqual(after8.slice(0, before.length), before, 'the iterations already run stay as they were');
+    assert.equal(iterationsLogged(full), 8);
+    assert.ok(after8.some((m) => (m as { kind: string; iteration: number }).kind === 'validation' && (m as { iteration: number }).iteration === 8), 'the new last iteration is validated');
+  });
+
   it('refuses to overwrite a run and explains bad options', () => {
     const full = join(work, 'full');
     const again = spawnSync(process.execPath, trainArgs(full), { env, encoding: 'utf8' });

@@ -117,6 +117,20 @@ function buildConfig(f: TrainFlags): TrainConfig {
   return cfg;
 }
 
+/** Options that --resume takes: everything else is the run's config.json, so giving it would be silently ignored. */
+const RESUME_OPTIONS = new Set(['resume', 'iterations', 'quiet']);
+
+function refuseResumeOverrides(dir: string, cmd: Command): void {
+  const given = cmd.options.filter((o) => !RESUME_OPTIONS.has(o.attributeName()) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
+  if (given.length) {
+    const names = given.map((o) => o.long).join(', ');
+    throw new GtnError(
+      `--resume ${dir} continues that run with the settings of its config.json; ${names} cannot change them ` +
+        `(--resume takes only --iterations and --quiet). To change settings, start a new run from it: --init-from ${dir} --out <new folder>`,
+    );
+  }
+}
+
 function progress(total: number, quiet: boolean): (e: TrainEvent) => void {
   if (quiet || !process.stderr.isTTY) {
     return (e) => {
@@ -153,8 +167,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--curriculum <kind>', 'none | all-shuffled | shuffled-batch | full')
     .option('--teacher <kind>', 'gtn | real | distill')
     .option('--out <dir>', 'run folder to create (default runs/<dataset>-<preset>-<teacher>)')
-    .option('--resume <dir>', 'continue the run in this folder where it stopped')
-    .option('--iterations <n>', 'outer iterations', parseIntOption('--iterations'))
+    .option('--resume <dir>', "continue the run in this folder where it stopped, with its config.json's settings (only --iterations may change: a new total)")
+    .option('--iterations <n>', 'outer iterations (with --resume: a new total for the run)', parseIntOption('--iterations'))
     .option('--steps <n>', 'inner steps T', parseIntOption('--steps'))
     .option('--batch <n>', 'synthetic batch size B', parseIntOption('--batch'))
     .option('--seed <n>', 'random seed', parseIntOption('--seed'))
@@ -180,11 +194,13 @@ export function registerTrainCommand(program: Command): void {
     .option('--rank-top <q>', 'pairwise: draw one cell of every pair from the best fraction q of the pool (default 1: all of it)', parseNumberOption('--rank-top'))
     .option('--set <key=value>', 'override any setting of config.json, e.g. --set intermediateEvery=2 --set learner.widths=[64,128,256] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--quiet', 'no progress bar; a line every 10 iterations')
-    .action(async (f: TrainFlags) => {
+    .action(async (f: TrainFlags, cmd: Command) => {
       if (f.resume) {
+        refuseResumeOverrides(f.resume, cmd);
+        const total = f.iterations ?? readRunConfig(f.resume).meta.iterations;
         const records = trackRun(f.resume);
-        const show = progress(readRunConfig(f.resume).meta.iterations, true); // the total, for 'iteration i/N' lines
-        const s = await train(f.resume, null, { resume: true, onEvent: (e) => (show(e), records.update()) }).finally(() => records.close());
+        const show = progress(total, true); // the total, for 'iteration i/N' lines
+        const s = await train(f.resume, null, { resume: true, iterations: f.iterations, onEvent: (e) => (show(e), records.update()) }).finally(() => records.close());
         console.log(JSON.stringify({ run: f.resume, iterations: s.iteration, bestValidation: s.bestValidation, skipped: s.totalSkips }));
         return;
       }
