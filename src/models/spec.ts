@@ -1,6 +1,7 @@
 // Learner specs: which family and which shape. One schema, validated where configs enter (config.json, CLI).
 import { z } from 'zod';
 import { parseCell } from './nb201/cell.js';
+import { REDUCTIONS } from './nb201/network.js';
 
 const positive = z.number().int().positive();
 
@@ -19,6 +20,7 @@ export const learnerSpecSchema = z.discriminatedUnion('kind', [
     }),
     channels: positive,
     cells: positive,
+    reduction: z.enum(REDUCTIONS).optional(),
   }),
 ]);
 

@@ -42,6 +42,45 @@ describe('NB201 network', () => {
     assert.equal(out.stats.length, 2 * (1 + 3 * 2 * 5 + 2 * 2 + 1));
   });
 
+  it('pool reductions: no parameters and no batch norm between stages, the input pooled 2x2 and its channels repeated', () => {
+    const C = 4;
+    const resnet = net(BEST, C, 2) as Nb201Spec;
+    const pool: Nb201Spec = { ...resnet, reduction: 'pool' };
+    const count = (spec: LearnerSpec) => paramCount(initLearner(spec, [3, 32, 32], 10, T.Rng.seeded(0), false));
+    // a residual reduction c -> 2c: conv3x3 c->2c, conv3x3 2c->2c, conv1x1 c->2c, two BNs of 2c
+    const block = (c: number) => 9 * c * 2 * c + 9 * 2 * c * 2 * c + c * 2 * c + 2 * 2 * (2 * c);
+    assert.equal(count(resnet) - count(pool), block(C) + block(2 * C));
+    const x = T.randn([2, 3, 32, 32], T.Rng.seeded(2));
+    const out = learnerForward(pool, initLearner(pool, [3, 32, 32], 10, T.Rng.seeded(1)), x);
+    assert.deepEqual(out.logits.shape, [2, 10]);
+    assert.equal(out.stats.length, 2 * (1 + 3 * 2 * 5 + 1));
+    // With identity cells (skip edges only into the output) the network between stem and head is the reductions
+    // alone: the last stage sees the stem's output pooled 4x4 and repeated 4 times over the channels.
+    const identity = '|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|';
+    const spec: Nb201Spec = { kind: 'nb201', cell: identity, channels: C, cells: 1, reduction: 'pool' };
+    const p = initLearner(spec, [3, 32, 32], 10, T.Rng.seeded(3)) as Nb201Params;
+    let stem: T.Tensor | undefined;
+    let last: T.Tensor | undefined;
+    T.noGrad(() =>
+      nb201Forward(spec, p, x, undefined, {
+        module: (t) => {
+          if (t.shape[2] === 32) stem = t; // the last one at full size: the first stage's (identity) cell output
+          if (!last && t.shape[2] === 8 && t.shape[1] === 4 * C) last = t; // the second reduction's output
+        },
+      }),
+    );
+    const pooled = T.avgPool2d(stem!, { kernel: 4, stride: 4 }); // two 2x2 poolings
+    assert.deepEqual(last!.shape, [2, 4 * C, 8, 8]);
+    for (let rep = 0; rep < 4; rep++)
+      for (let b = 0; b < 2; b++)
+        for (let c = 0; c < C; c++)
+          for (let k = 0; k < 64; k++) {
+            const want = pooled.data[(b * C + c) * 64 + k];
+            const got = last!.data[(b * 4 * C + rep * C + c) * 64 + k];
+            assert.ok(Math.abs(got - want) < 1e-5, `image ${b}, channel ${rep * C + c}, pixel ${k}: ${got} against ${want}`);
+          }
+  });
+
   it('a cell whose output is zero still gives finite logits', () => {
     const dead = '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|';
     const spec = net(dead);
@@ -68,10 +107,11 @@ describe('NB201 network', () => {
     assert.ok(Math.abs(y[4] - 5) < 1e-6, `centre ${y[4]}`);
   });
 
-  it('gradients of the loss match finite differences where no ReLU flips, first and second order', () => {
+  for (const reduction of ['resnet', 'pool'] as const)
+  it(`gradients of the loss match finite differences where no ReLU flips, first and second order (${reduction} reductions)`, () => {
     // ReLU kinks make a central difference meaningless when the step crosses one, so a coordinate is checked
     // only where the ReLU sign pattern is the same at x - eps, x and x + eps (the function is smooth there).
-    const spec = net(MIXED, 2, 1) as Nb201Spec;
+    const spec = { ...net(MIXED, 2, 1), ...(reduction === 'pool' ? { reduction } : {}) } as Nb201Spec;
     // Seeds chosen so that no ReLU input lies within 5e-4 of zero.
     const p0 = initLearner(spec, [1, 8, 8], 3, T.Rng.seeded(10)) as Nb201Params;
     const leaves = T.treeLeaves(p0 as unknown as T.Tree);

@@ -164,6 +164,20 @@ describe('NAS proxies', () => {
     assert.ok(Math.abs((await meco(none, 6)) - 3 * lmin) < 1e-6);
   });
 
+  it('--reduction pool: every proxy scores the network with parameter-free reductions; resnet is the default and its key', async () => {
+    assert.deepEqual(parseProxy(`gtn:${teacher}`, { reduction: 'resnet' }), parseProxy(`gtn:${teacher}`), 'resnet: the same key as before the option');
+    assert.throws(() => parseProxy('params', { reduction: 'conv' as never }), /--reduction must be one of resnet, pool; got 'conv'/);
+    const params = (reduction?: 'pool') => buildProxy(parseProxy('params', { channels: 4, cells: 1, reduction })).then((p) => p.score(cell).score);
+    assert.equal(await params('pool'), paramCount(initNb201({ ...networkSpec(cell, { channels: 4, cells: 1 }), reduction: 'pool' }, [3, 32, 32], 10, Rng.seeded(0), false)));
+    assert.ok((await params('pool')) < (await params()));
+    const opts = { steps: [4], score: 'train-loss' as const, valImages: 0 };
+    const resnet = (await buildProxy(parseProxy(`gtn:${teacher}`, opts), data)).score(cell).score;
+    const pooled = (await buildProxy(parseProxy(`gtn:${teacher}`, { ...opts, reduction: 'pool' }), data)).score(cell).score;
+    assert.ok(Number.isFinite(pooled) && pooled !== resnet, `pool ${pooled}, resnet ${resnet}`);
+    const member = parseProxy(`gtn:${teacher},reduction=pool+params`, { channels: 4, cells: 1 });
+    assert.deepEqual(member.parts!.map((p) => p.reduction), ['pool', undefined]);
+  });
+
   it('bad proxy names and options are named in the error', () => {
     assert.throws(() => parseProxy('gtn'), /needs the teacher's run folder/);
     assert.throws(() => parseProxy('zen'), /--proxy must be one of/);

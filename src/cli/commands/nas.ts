@@ -22,6 +22,7 @@ interface ProxyFlags {
   score?: string;
   channels?: number;
   cells?: number;
+  reduction?: string;
   valImages?: number;
   proxySeed?: number;
   lr?: number;
@@ -38,6 +39,7 @@ function proxyOptions(cmd: Command): Command {
     .option('--score <kind>', 'training proxies: val-acc | val-loss | train-loss (default val-acc)')
     .option('--channels <n>', 'network channels C of the scored network (default: the teacher\'s, else 8)', parseIntOption('--channels'))
     .option('--cells <n>', 'cells per stage N of the scored network (default: the teacher\'s, else 1)', parseIntOption('--cells'))
+    .option('--reduction <kind>', "blocks between the scored network's stages: resnet (NAS-Bench-201's residual block; the default, or the teacher's) | pool (parameter-free: every trainable layer between stem and head is in the cells)")
     .option('--val-images <n>', 'training proxies: validation images per score (default 1000)', parseIntOption('--val-images'))
     .option('--proxy-seed <n>', 'seed of the scored networks\' initialisation (default 0)', parseIntOption('--proxy-seed'))
     .option('--lr <x>', 'real proxy: SGD learning rate (default 0.1)', parseNumberOption('--lr'))
@@ -61,6 +63,7 @@ function proxySpec(f: ProxyFlags): ProxySpec {
     score: f.score as ScoreKind | undefined,
     channels: f.channels,
     cells: f.cells,
+    reduction: f.reduction as ProxySpec['reduction'],
     valImages: f.valImages,
     seed: f.proxySeed,
     lr: f.lr,

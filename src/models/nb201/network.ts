@@ -3,8 +3,10 @@
 //   -> N cells (4C) -> BN -> ReLU -> global average pool -> linear.
 // Cell ops: none (zero), skip_connect, ReLU-conv1x1-BN, ReLU-conv3x3-BN, avg-pool 3x3 (padding excluded from
 // the divisor). The reduction block is ResNet's basic block: ReLU-conv3x3/s2-BN -> ReLU-conv3x3-BN, plus a
-// shortcut avg-pool 2x2/s2 -> conv1x1. BN uses the batch's statistics in training; evaluation passes saved ones.
-import { Rng, Tensor, add, avgPool2d, mean, ones, relu, zeros } from '../../tensor/index.js';
+// shortcut avg-pool 2x2/s2 -> conv1x1 ('resnet'), or, beyond NAS-Bench-201, a parameter-free one ('pool': avg-pool
+// 2x2/s2 with the channels repeated to double them), which leaves every trainable layer between stem and head in the
+// cells. BN uses the batch's statistics in training; evaluation passes saved ones.
+import { Rng, Tensor, add, avgPool2d, concat, mean, ones, relu, zeros } from '../../tensor/index.js';
 import { avgPool3x3ExcludePad, batchNormWithStats, conv, initConv, initLinear, linear, type ConvParams, type LinearParams } from '../../nn/index.js';
 import { EDGES, parseCell, type Cell } from './cell.js';
 
@@ -16,16 +18,27 @@ export interface Nb201Spec {
   channels: number;
   /** Cells per stage (NAS-Bench-201: 5). */
   cells: number;
+  /** The blocks between stages (absent: 'resnet', NAS-Bench-201's). */
+  reduction?: Reduction;
 }
+
+/**
+ * The reduction blocks between stages: NAS-Bench-201's residual block, or a parameter-free one. A proxy that trains
+ * only briefly ranks cells better with 'pool': the residual blocks' convolutions let cells with little in them fit
+ * fast, and a cell made mostly of `none` edges then scores as if it were a good one.
+ */
+export const REDUCTIONS = ['resnet', 'pool'] as const;
+export type Reduction = (typeof REDUCTIONS)[number];
 
 type Bn = { gamma: Tensor; beta: Tensor };
 type ReluConvBn = { conv: ConvParams } & Bn;
 type CellParams = { edges: Record<string, ReluConvBn> };
 type ReductionParams = { a: ReluConvBn; b: ReluConvBn; down: ConvParams };
+type PoolReductionParams = Record<string, never>;
 
 export type Nb201Params = {
   stem: { conv: ConvParams } & Bn;
-  blocks: (CellParams | ReductionParams)[];
+  blocks: (CellParams | ReductionParams | PoolReductionParams)[];
   head: Bn & { fc: LinearParams };
 };
 
@@ -61,8 +74,9 @@ function initRcb(cin: number, cout: number, k: number, rng: Rng, weightNorm: boo
 
 export function initNb201(spec: Nb201Spec, inShape: readonly number[], classes: number, rng: Rng, weightNorm: boolean): Nb201Params {
   const cell = cellOf(spec);
-  const blocks = layout(spec).map((b, i): CellParams | ReductionParams => {
+  const blocks = layout(spec).map((b, i): CellParams | ReductionParams | PoolReductionParams => {
     const r = rng.fork(`block${i}`);
+    if (b.kind === 'reduce' && spec.reduction === 'pool') return {};
     if (b.kind === 'reduce') {
       return {
         a: initRcb(b.cin, b.cout, 3, r.fork('a'), weightNorm),
@@ -122,6 +136,11 @@ export function nb201Forward(spec: Nb201Spec, p: Nb201Params, x: Tensor, saved?:
   let h = tap(norm(tap(conv(p.stem.conv, x, { padding: 1 })), p.stem), 2);
   layout(spec).forEach((b, i) => {
     const q = p.blocks[i];
+    if (b.kind === 'reduce' && spec.reduction === 'pool') {
+      const pooled = tap(avgPool2d(h, { kernel: 2, stride: 2 }));
+      h = tap(concat([pooled, pooled], 1));
+      return;
+    }
     if (b.kind === 'reduce') {
       const r = q as ReductionParams;
       const main = rcb(rcb(h, r.a, 3, 2), r.b, 3);

@@ -7,6 +7,7 @@ import { readRunConfig } from '../../gtn/trainer.js';
 import { PAST_TEACHER, gtnProxy, teacherRuns, type PastTeacher } from './gtn.js';
 import { SCORE_KINDS, type Proxy, type ScoreKind } from './proxy.js';
 import type { TrainingProxyOptions } from './training.js';
+import { REDUCTIONS, type Reduction } from '../../models/index.js';
 import { realProxy } from './real.js';
 import { voteProxy } from './vote.js';
 import { mecoProxy, nwotProxy, paramsProxy, synflowProxy } from './zeroCost.js';
@@ -48,7 +49,7 @@ export const PROXY_DEFAULTS: Omit<ProxySpec, 'kind'> = {
 };
 
 /** The options a vote member may set for itself (`,key=value` after its name), and the field each sets. */
-const MEMBER_OPTIONS: Record<string, keyof ProxySpec> = { steps: 'steps', score: 'score', channels: 'channels', cells: 'cells', 'val-images': 'valImages', seed: 'seed', lr: 'lr', momentum: 'momentum', batch: 'batch' };
+const MEMBER_OPTIONS: Record<string, keyof ProxySpec> = { steps: 'steps', score: 'score', channels: 'channels', cells: 'cells', reduction: 'reduction', 'val-images': 'valImages', seed: 'seed', lr: 'lr', momentum: 'momentum', batch: 'batch' };
 
 /** 'gtn:runs/t,cells=2' -> the member's name and its own options (over the command line's). */
 function parseMember(text: string, over: Partial<ProxySpec>): ProxySpec {
@@ -61,6 +62,7 @@ function parseMember(text: string, over: Partial<ProxySpec>): ProxySpec {
       throw new GtnError(`--proxy '${text}': '${o}' is not an option of a vote member (key=value with key one of ${Object.keys(MEMBER_OPTIONS).join(', ')})`);
     }
     if (field === 'score') own.score = value as ScoreKind;
+    else if (field === 'reduction') own.reduction = value as Reduction;
     else if (field === 'steps') own.steps = value.split('/').map(Number);
     else {
       const x = Number(value);
@@ -91,12 +93,14 @@ export function parseProxy(text: string, over: Partial<ProxySpec> = {}): ProxySp
   const spec: ProxySpec = { ...PROXY_DEFAULTS, kind: kind as ProxySpec['kind'], run };
   if (run) {
     const [learner] = teacherRuns(run).map((r) => readRunConfig(r).learner); // every teacher read: a missing one fails here
-    if (learner.kind === 'nb201') Object.assign(spec, { channels: learner.channels, cells: learner.cells });
+    if (learner.kind === 'nb201') Object.assign(spec, { channels: learner.channels, cells: learner.cells, reduction: learner.reduction });
   }
   for (const [k, v] of Object.entries(over)) if (v !== undefined) (spec as unknown as Record<string, unknown>)[k] = v;
   if (spec.pastTeacher !== undefined && !PAST_TEACHER.includes(spec.pastTeacher)) throw new GtnError(`--past-teacher must be one of ${PAST_TEACHER.join(', ')}; got '${spec.pastTeacher}'`);
   if (spec.pastTeacher !== undefined && kind !== 'gtn') throw new GtnError(`--past-teacher applies to the gtn proxy only (got --proxy ${kind})`);
   if (spec.pastTeacher === 'replay') delete spec.pastTeacher; // the default: the same key as a spec without it
+  if (spec.reduction !== undefined && !(REDUCTIONS as readonly string[]).includes(spec.reduction)) throw new GtnError(`--reduction must be one of ${REDUCTIONS.join(', ')}; got '${spec.reduction}'`);
+  if (spec.reduction === undefined || spec.reduction === 'resnet') delete spec.reduction; // likewise
   if (!(SCORE_KINDS as readonly string[]).includes(spec.score)) throw new GtnError(`--score must be one of ${SCORE_KINDS.join(', ')}; got '${spec.score}'`);
   if (!spec.steps.length || spec.steps.some((s) => !Number.isInteger(s) || s < 1)) throw new GtnError(`--steps must be positive integers, got '${spec.steps.join(',')}'`);
   spec.steps = [...new Set(spec.steps)].sort((a, b) => a - b);
@@ -122,19 +126,19 @@ export async function buildProxy(p: ProxySpec, data?: TrainingSplits): Promise<P
     for (const m of p.parts!) members.push(await buildProxy(m, splits));
     return voteProxy(members);
   }
-  const train: TrainingProxyOptions = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, valImages: p.valImages, seed: p.seed, bnCalibration: p.bnCalibration };
+  const train: TrainingProxyOptions = { steps: p.steps, score: p.score, channels: p.channels, cells: p.cells, reduction: p.reduction, valImages: p.valImages, seed: p.seed, bnCalibration: p.bnCalibration };
   switch (p.kind) {
     case 'gtn':
       return gtnProxy(p.run!, splits!, { ...train, pastTeacher: p.pastTeacher });
     case 'real':
       return realProxy(splits!, { ...train, lr: p.lr, momentum: p.momentum, batch: p.batch, augment: true });
     case 'params':
-      return paramsProxy({ channels: p.channels, cells: p.cells, seed: p.seed });
+      return paramsProxy({ channels: p.channels, cells: p.cells, reduction: p.reduction, seed: p.seed });
     case 'synflow':
-      return synflowProxy({ channels: p.channels, cells: p.cells, seed: p.seed });
+      return synflowProxy({ channels: p.channels, cells: p.cells, reduction: p.reduction, seed: p.seed });
     case 'nwot':
-      return nwotProxy(splits!.train, { channels: p.channels, cells: p.cells, seed: p.seed, batch: p.nwotBatch });
+      return nwotProxy(splits!.train, { channels: p.channels, cells: p.cells, reduction: p.reduction, seed: p.seed, batch: p.nwotBatch });
     case 'meco':
-      return mecoProxy(splits!.train, { channels: p.channels, cells: p.cells, seed: p.seed, batch: p.nwotBatch });
+      return mecoProxy(splits!.train, { channels: p.channels, cells: p.cells, reduction: p.reduction, seed: p.seed, batch: p.nwotBatch });
   }
 }

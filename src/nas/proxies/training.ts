@@ -7,7 +7,7 @@ import { splitScore, trainFresh } from '../../gtn/evaluate.js';
 import { randomBatch } from '../../gtn/experiment.js';
 import { Rng, noGrad } from '../../tensor/index.js';
 import { trainLossWindow, type Batch, type MetaParams } from '../../gtn/unroll.js';
-import { formatCell, learnerForward, type Cell, type Nb201Spec } from '../../models/index.js';
+import { formatCell, learnerForward, type Cell, type Nb201Spec, type Reduction } from '../../models/index.js';
 import type { ScoreKind, StepScore } from './proxy.js';
 
 export interface TrainingProxyOptions {
@@ -16,6 +16,8 @@ export interface TrainingProxyOptions {
   score: ScoreKind;
   channels: number;
   cells: number;
+  /** The network's blocks between stages (absent: NAS-Bench-201's residual ones). */
+  reduction?: Reduction;
   /** Validation images each score uses (the first n of the validation split). */
   valImages: number;
   /** Seed of the network's initialisation (and of real batches). */
@@ -27,8 +29,8 @@ export interface TrainingProxyOptions {
   bnCalibration: number;
 }
 
-export function networkSpec(cell: Cell, o: Pick<TrainingProxyOptions, 'channels' | 'cells'>): Nb201Spec {
-  return { kind: 'nb201', cell: formatCell(cell), channels: o.channels, cells: o.cells };
+export function networkSpec(cell: Cell, o: Pick<TrainingProxyOptions, 'channels' | 'cells' | 'reduction'>): Nb201Spec {
+  return { kind: 'nb201', cell: formatCell(cell), channels: o.channels, cells: o.cells, ...(o.reduction === 'pool' ? { reduction: 'pool' as const } : {}) };
 }
 
 /**

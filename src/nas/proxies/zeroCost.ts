@@ -9,7 +9,7 @@
 import type { Split } from '../../data/splits.js';
 import { GtnError } from '../../errors.js';
 import { randomBatch } from '../../gtn/experiment.js';
-import { initNb201, nb201Forward, paramCount, type Cell, type Nb201Params, type Nb201Taps } from '../../models/index.js';
+import { initNb201, nb201Forward, paramCount, type Cell, type Nb201Params, type Nb201Taps, type Reduction } from '../../models/index.js';
 import { Rng, abs, grad, matmul, noGrad, ones, sum, tensor, treeLeaves, treeUnflatten, zeros, type Tree } from '../../tensor/index.js';
 import { logDetPsd, rowCorrelation, smallestEigenvalue } from './linalg.js';
 import type { Proxy } from './proxy.js';
@@ -18,6 +18,7 @@ import { networkSpec } from './training.js';
 export interface ZeroCostOptions {
   channels: number;
   cells: number;
+  reduction?: Reduction;
   seed: number;
 }
 
@@ -30,7 +31,7 @@ function timed(f: () => number): { score: number; seconds: number } {
 export function paramsProxy(o: ZeroCostOptions): Proxy {
   return {
     kind: 'params',
-    settings: { channels: o.channels, cells: o.cells },
+    settings: { channels: o.channels, cells: o.cells, reduction: o.reduction },
     score: (cell) => timed(() => paramCount(initNb201(networkSpec(cell, o), [3, 32, 32], 10, Rng.seeded(o.seed), false))),
   };
 }
