@@ -22,5 +22,10 @@ draw_meco_pools() {
   draw_pool poolc240 47
 }
 
-# pm120_name SEED: the name of nas-teacher.sh's last stage drawn with SEED (runs/nas-teacher-NAME): seed 4 is pm120.
-pm120_name() { if [ "$1" = 4 ]; then echo pm120; else echo "pm120-s$1"; fi; }
+# pm120_name SEED [REDUCTION]: the name of nas-teacher.sh's last stage drawn with SEED (runs/nas-teacher-NAME): seed 4
+# is pm120; with learners of pool reductions, pm120pool[-sSEED].
+pm120_name() {
+  local base=pm120
+  if [ "${2:-resnet}" = pool ]; then base=pm120pool; fi
+  if [ "$1" = 4 ]; then echo $base; else echo "$base-s$1"; fi
+}

@@ -4,9 +4,11 @@
 # the order term on 300 random cells ranked by nwot) -> p500t (+60 pairs, one cell of each from the pool's best
 # quarter; the teacher of the vote searches) -> pm120 (+120 pairs on 720 random cells ranked by MeCo; the best GTN
 # proxy alone). No ground truth and no real-data training enter: the targets are zero-cost proxies.
-#   bash scripts/nas-teacher.sh [LAST [SEED]]   LAST: h500 | p500a | p500t | pm120 (default), where to stop
+#   bash scripts/nas-teacher.sh [LAST [SEED [pool]]]   LAST: h500 | p500a | p500t | pm120 (default), where to stop
 #   SEED (pm120 only): another draw of the last stage, its outer loop seeded SEED instead of 4, in
 #   runs/nas-teacher-pm120-sSEED (the README's pm120b and pm120c are seeds 5 and 6)
+#   pool (pm120 only): the last stage's learners have parameter-free reductions (gtn train --reduction pool), the
+#   teacher of `gtn nas rank --reduction pool`, in runs/nas-teacher-pm120pool[-sSEED]
 # About an hour on 2 cores (63 min on 2026-12-06). Every step resumes where it stopped when the script is run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +23,14 @@ if ! [[ "$SEED" =~ ^[0-9]+$ ]] || { [ -n "${2:-}" ] && [ "$LAST" != pm120 ]; }; 
   echo "nas-teacher.sh: SEED must be a whole number and comes only after pm120, got '${2:-}' after '$LAST'" >&2
   exit 2
 fi
+REDUCTION=${3:-resnet}
+if [ "$REDUCTION" != resnet ] && [ "$REDUCTION" != pool ]; then
+  echo "nas-teacher.sh: the third argument must be pool (or resnet, the default), got '$REDUCTION'" >&2
+  exit 2
+fi
 GTN="node --single-threaded-gc bin/gtn.js"
 source scripts/nas-pools.sh # HOLDOUT, draw_pool, draw_meco_pools, pm120_name
-PM=$(pm120_name "$SEED")
+PM=$(pm120_name "$SEED" "$REDUCTION")
 
 # train NAME ARGS...: meta-train runs/nas-teacher-NAME, or resume it if it has a checkpoint.
 train() {
@@ -71,5 +78,5 @@ draw_meco_pools
 cat runs/nasrank/pool{,b,c}240.txt > runs/nasrank/pool720.txt
 meco=runs/nasrank/pool720-meco.jsonl
 targets "$meco" --archs runs/nasrank/pool720.txt --proxy meco --channels 16 --cells 5 --include-seen
-pairs "$PM" 120 "$SEED" p500t "$meco" --rank-top 0.25
+pairs "$PM" 120 "$SEED" p500t "$meco" --rank-top 0.25 --reduction "$REDUCTION"
 echo "teachers: runs/nas-teacher-{h500,p500a,p500t,$PM}"

@@ -100,6 +100,26 @@ describe('gtn nas', () => {
     assert.match(none.stderr, /nowhere is not a run folder/);
   });
 
+  it('train --reduction pool: every learner drawn has parameter-free reductions; resnet leaves the spec as it was', () => {
+    const run = join(work, 'teacher-pool');
+    const r = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '2', '--eval-every', '100', '--reduction', 'pool', '--out', run, '--quiet');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).learner.reduction, 'pool');
+    const iterations = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.kind === 'iteration');
+    assert.equal(iterations.length, 2);
+    for (const l of iterations) assert.equal(l.learner.reduction, 'pool', JSON.stringify(l.learner));
+    const plain = join(work, 'teacher-resnet');
+    const p = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--iterations', '1', '--eval-every', '100', '--reduction', 'resnet', '--out', plain, '--quiet');
+    assert.equal(p.status, 0, p.stderr);
+    assert.ok(!('reduction' in JSON.parse(readFileSync(join(plain, 'config.json'), 'utf8')).learner), 'resnet is the default: no field');
+    const bad = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--reduction', 'max', '--out', join(work, 'r1'), '--quiet');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--reduction must be resnet or pool, got 'max'/);
+    const conv = gtn('train', '--dataset', 'cifar10', '--preset', 'tiny', '--reduction', 'pool', '--out', join(work, 'r2'), '--quiet');
+    assert.equal(conv.status, 2);
+    assert.match(conv.stderr, /--reduction needs an nb201 learner/);
+  });
+
   it('train --rank-targets: learners come from the scored pool, weighted; the pool counts as seen', () => {
     const log = join(work, 'pool.jsonl');
     const r = gtn('nas', 'rank', '--archs', archs, '--proxy', 'params', '--out', log);

@@ -7,7 +7,7 @@ import { readRunConfig, train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
 import { trackRun } from '../../records/index.js';
 import { readArchs } from '../../nas/archFile.js';
-import { formatCell } from '../../models/index.js';
+import { formatCell, REDUCTIONS } from '../../models/index.js';
 import { readRankTargets, withoutHeldOut } from '../../gtn/rankTargets.js';
 import { recordScores } from '../../nas/rank.js';
 
@@ -42,6 +42,7 @@ interface TrainFlags {
   rankLoss?: string;
   rankTemperature?: number;
   rankTop?: number;
+  reduction?: string;
   set: string[];
   quiet?: boolean;
 }
@@ -70,6 +71,15 @@ function applySet(raw: Record<string, unknown>, assignment: string): void {
   node[last] = value;
 }
 
+/** `--reduction`: the blocks between an nb201 learner's stages; 'resnet' (the default) leaves the spec without the field. */
+function setReduction(raw: Record<string, unknown>, kind: string): void {
+  if (!(REDUCTIONS as readonly string[]).includes(kind)) throw new GtnError(`--reduction must be ${REDUCTIONS.join(' or ')}, got '${kind}'`);
+  const learner = raw.learner as { kind: string; reduction?: string };
+  if (learner.kind !== 'nb201') throw new GtnError(`--reduction needs an nb201 learner (--preset nas), not '${learner.kind}'`);
+  const { reduction: _, ...rest } = learner;
+  raw.learner = kind === 'pool' ? { ...rest, reduction: kind } : rest;
+}
+
 function buildConfig(f: TrainFlags): TrainConfig {
   const raw = presetConfig(f.preset, f.dataset ?? 'mnist') as unknown as Record<string, unknown>;
   if (f.curriculum) raw.curriculum = f.curriculum;
@@ -94,6 +104,7 @@ function buildConfig(f: TrainFlags): TrainConfig {
   if (f.curvatureHorizon !== undefined) raw.curvatureHorizon = f.curvatureHorizon;
   if (f.innerLr !== undefined) raw.innerLr = f.innerLr;
   if (f.initFrom) raw.initFrom = f.initFrom;
+  if (f.reduction !== undefined) setReduction(raw, f.reduction);
   if (f.rankTargets) {
     // Cells whose networks the run holds out are left out of the pool here (they are the evaluation cells); a
     // config that still pairs the two is refused by parseConfig.
@@ -192,6 +203,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--rank-loss <kind>', 'with --rank-targets: weighted (one cell, its loss weighed by rank) | pairwise (two cells, plus w times a logistic loss on their order under the train-loss score)')
     .option('--rank-temperature <t>', 'pairwise: training-loss difference at which the order loss saturates (default 0.1)', parseNumberOption('--rank-temperature'))
     .option('--rank-top <q>', 'pairwise: draw one cell of every pair from the best fraction q of the pool (default 1: all of it)', parseNumberOption('--rank-top'))
+    .option('--reduction <kind>', "nb201 learners: blocks between the stages, resnet (NAS-Bench-201's residual block, the default) | pool (parameter-free: avg-pool 2x2/s2, channels repeated); meta-train for the proxy `gtn nas rank --reduction pool`")
     .option('--set <key=value>', 'override any setting of config.json, e.g. --set intermediateEvery=2 --set learner.widths=[64,128,256] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--quiet', 'no progress bar; a line every 10 iterations')
     .action(async (f: TrainFlags, cmd: Command) => {
