@@ -114,7 +114,7 @@ describe('gtn nas', () => {
     assert.ok(!('reduction' in JSON.parse(readFileSync(join(plain, 'config.json'), 'utf8')).learner), 'resnet is the default: no field');
     const bad = gtn('train', '--dataset', 'cifar10', '--preset', 'tinynas', '--reduction', 'max', '--out', join(work, 'r1'), '--quiet');
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--reduction must be resnet or pool, got 'max'/);
+    assert.match(bad.stderr, /--reduction must be one of resnet, pool; got 'max'/);
     const conv = gtn('train', '--dataset', 'cifar10', '--preset', 'tiny', '--reduction', 'pool', '--out', join(work, 'r2'), '--quiet');
     assert.equal(conv.status, 2);
     assert.match(conv.stderr, /--reduction needs an nb201 learner/);

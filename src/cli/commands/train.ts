@@ -7,7 +7,7 @@ import { readRunConfig, train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
 import { trackRun } from '../../records/index.js';
 import { readArchs } from '../../nas/archFile.js';
-import { formatCell, REDUCTIONS } from '../../models/index.js';
+import { formatCell, parseReduction } from '../../models/index.js';
 import { readRankTargets, withoutHeldOut } from '../../gtn/rankTargets.js';
 import { recordScores } from '../../nas/rank.js';
 
@@ -73,7 +73,7 @@ function applySet(raw: Record<string, unknown>, assignment: string): void {
 
 /** `--reduction`: the blocks between an nb201 learner's stages; 'resnet' (the default) leaves the spec without the field. */
 function setReduction(raw: Record<string, unknown>, kind: string): void {
-  if (!(REDUCTIONS as readonly string[]).includes(kind)) throw new GtnError(`--reduction must be ${REDUCTIONS.join(' or ')}, got '${kind}'`);
+  parseReduction(kind);
   const learner = raw.learner as { kind: string; reduction?: string };
   if (learner.kind !== 'nb201') throw new GtnError(`--reduction needs an nb201 learner (--preset nas), not '${learner.kind}'`);
   const { reduction: _, ...rest } = learner;

@@ -9,6 +9,7 @@
 import { Rng, Tensor, add, avgPool2d, concat, mean, ones, relu, zeros } from '../../tensor/index.js';
 import { avgPool3x3ExcludePad, batchNormWithStats, conv, initConv, initLinear, linear, type ConvParams, type LinearParams } from '../../nn/index.js';
 import { EDGES, parseCell, type Cell } from './cell.js';
+import { GtnError } from '../../errors.js';
 
 export interface Nb201Spec {
   kind: 'nb201';
@@ -29,6 +30,12 @@ export interface Nb201Spec {
  */
 export const REDUCTIONS = ['resnet', 'pool'] as const;
 export type Reduction = (typeof REDUCTIONS)[number];
+
+/** A reduction named on the command line (`gtn train|nas --reduction`), or an error that names the option. */
+export function parseReduction(value: string): Reduction {
+  if (!(REDUCTIONS as readonly string[]).includes(value)) throw new GtnError(`--reduction must be one of ${REDUCTIONS.join(', ')}; got '${value}'`);
+  return value as Reduction;
+}
 
 type Bn = { gamma: Tensor; beta: Tensor };
 type ReluConvBn = { conv: ConvParams } & Bn;

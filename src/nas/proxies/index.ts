@@ -7,7 +7,7 @@ import { readRunConfig } from '../../gtn/trainer.js';
 import { PAST_TEACHER, gtnProxy, teacherRuns, type PastTeacher } from './gtn.js';
 import { SCORE_KINDS, type Proxy, type ScoreKind } from './proxy.js';
 import type { TrainingProxyOptions } from './training.js';
-import { REDUCTIONS, type Reduction } from '../../models/index.js';
+import { parseReduction, type Reduction } from '../../models/index.js';
 import { realProxy } from './real.js';
 import { voteProxy } from './vote.js';
 import { mecoProxy, nwotProxy, paramsProxy, synflowProxy } from './zeroCost.js';
@@ -99,7 +99,7 @@ export function parseProxy(text: string, over: Partial<ProxySpec> = {}): ProxySp
   if (spec.pastTeacher !== undefined && !PAST_TEACHER.includes(spec.pastTeacher)) throw new GtnError(`--past-teacher must be one of ${PAST_TEACHER.join(', ')}; got '${spec.pastTeacher}'`);
   if (spec.pastTeacher !== undefined && kind !== 'gtn') throw new GtnError(`--past-teacher applies to the gtn proxy only (got --proxy ${kind})`);
   if (spec.pastTeacher === 'replay') delete spec.pastTeacher; // the default: the same key as a spec without it
-  if (spec.reduction !== undefined && !(REDUCTIONS as readonly string[]).includes(spec.reduction)) throw new GtnError(`--reduction must be one of ${REDUCTIONS.join(', ')}; got '${spec.reduction}'`);
+  if (spec.reduction !== undefined) parseReduction(spec.reduction);
   if (spec.reduction === undefined || spec.reduction === 'resnet') delete spec.reduction; // likewise
   if (!(SCORE_KINDS as readonly string[]).includes(spec.score)) throw new GtnError(`--score must be one of ${SCORE_KINDS.join(', ')}; got '${spec.score}'`);
   if (!spec.steps.length || spec.steps.some((s) => !Number.isInteger(s) || s < 1)) throw new GtnError(`--steps must be positive integers, got '${spec.steps.join(',')}'`);
