@@ -9,7 +9,7 @@ import type { LearnerSampling, LearnerSpec } from './spec.js';
 
 export { learnerSpecSchema, LEARNER_SAMPLING, type LearnerSpec, type LearnerSampling } from './spec.js';
 export { NB201_OPS, EDGES, parseCell, formatCell, randomCell, canonicalCell, canonicalArch, type Cell, type Nb201Op } from './nb201/cell.js';
-export { initNb201, nb201Forward, parseReduction, REDUCTIONS, type Nb201Spec, type Nb201Params, type Nb201Taps, type Reduction } from './nb201/network.js';
+export { initNb201, nb201Forward, parseReduction, reductionField, REDUCTIONS, type Nb201Spec, type Nb201Params, type Nb201Taps, type Reduction } from './nb201/network.js';
 
 export type LearnerParams = ClassicParams | Nb201Params;
 

@@ -7,7 +7,7 @@ import { readRunConfig, train, type TrainEvent } from '../../gtn/trainer.js';
 import { parseIntOption, parseNumberOption } from '../options.js';
 import { trackRun } from '../../records/index.js';
 import { readArchs } from '../../nas/archFile.js';
-import { formatCell, parseReduction } from '../../models/index.js';
+import { formatCell, parseReduction, reductionField } from '../../models/index.js';
 import { readRankTargets, withoutHeldOut } from '../../gtn/rankTargets.js';
 import { recordScores } from '../../nas/rank.js';
 
@@ -71,13 +71,13 @@ function applySet(raw: Record<string, unknown>, assignment: string): void {
   node[last] = value;
 }
 
-/** `--reduction`: the blocks between an nb201 learner's stages; 'resnet' (the default) leaves the spec without the field. */
+/** `--reduction`: the blocks between an nb201 learner's stages. */
 function setReduction(raw: Record<string, unknown>, kind: string): void {
-  parseReduction(kind);
+  const reduction = parseReduction(kind);
   const learner = raw.learner as { kind: string; reduction?: string };
   if (learner.kind !== 'nb201') throw new GtnError(`--reduction needs an nb201 learner (--preset nas), not '${learner.kind}'`);
   const { reduction: _, ...rest } = learner;
-  raw.learner = kind === 'pool' ? { ...rest, reduction: kind } : rest;
+  raw.learner = { ...rest, ...reductionField(reduction) };
 }
 
 function buildConfig(f: TrainFlags): TrainConfig {

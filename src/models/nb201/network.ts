@@ -37,6 +37,12 @@ export function parseReduction(value: string): Reduction {
   return value as Reduction;
 }
 
+/** The spec field for a reduction: NB201's residual blocks are spelled by its absence, so specs, configs and proxy keys
+ * made before the field existed stay byte-equal. */
+export function reductionField(kind: Reduction | undefined): { reduction?: 'pool' } {
+  return kind === 'pool' ? { reduction: 'pool' } : {};
+}
+
 type Bn = { gamma: Tensor; beta: Tensor };
 type ReluConvBn = { conv: ConvParams } & Bn;
 type CellParams = { edges: Record<string, ReluConvBn> };

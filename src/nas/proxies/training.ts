@@ -7,7 +7,7 @@ import { splitScore, trainFresh } from '../../gtn/evaluate.js';
 import { randomBatch } from '../../gtn/experiment.js';
 import { Rng, noGrad } from '../../tensor/index.js';
 import { trainLossWindow, type Batch, type MetaParams } from '../../gtn/unroll.js';
-import { formatCell, learnerForward, type Cell, type Nb201Spec, type Reduction } from '../../models/index.js';
+import { formatCell, learnerForward, reductionField, type Cell, type Nb201Spec, type Reduction } from '../../models/index.js';
 import type { ScoreKind, StepScore } from './proxy.js';
 
 export interface TrainingProxyOptions {
@@ -30,7 +30,7 @@ export interface TrainingProxyOptions {
 }
 
 export function networkSpec(cell: Cell, o: Pick<TrainingProxyOptions, 'channels' | 'cells' | 'reduction'>): Nb201Spec {
-  return { kind: 'nb201', cell: formatCell(cell), channels: o.channels, cells: o.cells, ...(o.reduction === 'pool' ? { reduction: 'pool' as const } : {}) };
+  return { kind: 'nb201', cell: formatCell(cell), channels: o.channels, cells: o.cells, ...reductionField(o.reduction) };
 }
 
 /**
