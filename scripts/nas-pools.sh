@@ -22,10 +22,12 @@ draw_meco_pools() {
   draw_pool poolc240 47
 }
 
-# pm120_name SEED [REDUCTION]: the name of nas-teacher.sh's last stage drawn with SEED (runs/nas-teacher-NAME): seed 4
-# is pm120; with learners of pool reductions, pm120pool[-sSEED].
+# pm120_name SEED [REDUCTION [TARGETS]]: the name of nas-teacher.sh's last stage drawn with SEED (runs/nas-teacher-NAME):
+# seed 4 is pm120; with learners of pool reductions, pm120pool[-sSEED]; taught real-data targets instead of MeCo's,
+# pr120pool[-sSEED].
 pm120_name() {
   local base=pm120
-  if [ "${2:-resnet}" = pool ]; then base=pm120pool; fi
+  if [ "${3:-meco}" = real ]; then base=pr120; fi
+  if [ "${2:-resnet}" = pool ]; then base=${base}pool; fi
   if [ "$1" = 4 ]; then echo $base; else echo "$base-s$1"; fi
 }

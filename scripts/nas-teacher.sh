@@ -4,11 +4,14 @@
 # the order term on 300 random cells ranked by nwot) -> p500t (+60 pairs, one cell of each from the pool's best
 # quarter; the teacher of the vote searches) -> pm120 (+120 pairs on 720 random cells ranked by MeCo; the best GTN
 # proxy alone). No ground truth and no real-data training enter: the targets are zero-cost proxies.
-#   bash scripts/nas-teacher.sh [LAST [SEED [pool]]]   LAST: h500 | p500a | p500t | pm120 (default), where to stop
+#   bash scripts/nas-teacher.sh [LAST [SEED [pool [real]]]]   LAST: h500 | p500a | p500t | pm120 (default), where to stop
 #   SEED (pm120 only): another draw of the last stage, its outer loop seeded SEED instead of 4, in
 #   runs/nas-teacher-pm120-sSEED (the README's pm120b and pm120c are seeds 5 and 6)
 #   pool (pm120 only): the last stage's learners have parameter-free reductions (gtn train --reduction pool), the
 #   teacher of `gtn nas rank --reduction pool`, in runs/nas-teacher-pm120pool[-sSEED]
+#   real (after pool): the last stage's order term ranks by real data instead of MeCo: 120 of the 720 networks trained
+#   512 real-data steps on the pool network the proxy scores (N = 2, C = 8; about 2 hours of one core, scored once
+#   and kept), in runs/nas-teacher-pr120pool[-sSEED]
 # About an hour on 2 cores (63 min on 2026-12-06). Every step resumes where it stopped when the script is run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,9 +31,14 @@ if [ "$REDUCTION" != resnet ] && [ "$REDUCTION" != pool ]; then
   echo "nas-teacher.sh: the third argument must be pool (or resnet, the default), got '$REDUCTION'" >&2
   exit 2
 fi
+TARGETS=${4:-meco}
+if { [ "$TARGETS" != meco ] && [ "$TARGETS" != real ]; } || { [ "$TARGETS" = real ] && [ "$REDUCTION" != pool ]; }; then
+  echo "nas-teacher.sh: the fourth argument must be real (or meco, the default) and real comes only after pool, got '$TARGETS' after '$REDUCTION'" >&2
+  exit 2
+fi
 GTN="node --single-threaded-gc bin/gtn.js"
 source scripts/nas-pools.sh # HOLDOUT, draw_pool, draw_meco_pools, pm120_name
-PM=$(pm120_name "$SEED" "$REDUCTION")
+PM=$(pm120_name "$SEED" "$REDUCTION" "$TARGETS")
 
 # train NAME ARGS...: meta-train runs/nas-teacher-NAME, or resume it if it has a checkpoint.
 train() {
@@ -78,5 +86,15 @@ draw_meco_pools
 cat runs/nasrank/pool{,b,c}240.txt > runs/nasrank/pool720.txt
 meco=runs/nasrank/pool720-meco.jsonl
 targets "$meco" --archs runs/nasrank/pool720.txt --proxy meco --channels 16 --cells 5 --include-seen
-pairs "$PM" 120 "$SEED" p500t "$meco" --rank-top 0.25 --reduction "$REDUCTION"
+order=$meco
+if [ "$TARGETS" = real ]; then
+  # 120 of the same networks (lines 1-60 and 101-160: the two halves scored side by side when measured), ranked by
+  # their training loss after 512 real-data steps on the network that `gtn nas rank --reduction pool` scores: the
+  # scored network's own order under real data (eval100 0.90) in place of a zero-cost proxy's on another network.
+  sed -n '1,60p;101,160p' runs/nasrank/pool720.txt > runs/nasrank/pool120.txt
+  order=runs/nasrank/pool120-real512pool.jsonl
+  targets "$order" --archs runs/nasrank/pool120.txt --proxy real --reduction pool --steps 128,256,512 --score train-loss \
+    --channels 8 --cells 2
+fi
+pairs "$PM" 120 "$SEED" p500t "$order" --rank-top 0.25 --reduction "$REDUCTION"
 echo "teachers: runs/nas-teacher-{h500,p500a,p500t,$PM}"
