@@ -3,7 +3,8 @@
 # the GTN proxy"): h500 (the `nas` preset, 500 iterations, the evaluation lists held out) -> p500a (+60 pairs of
 # the order term on 300 random cells ranked by nwot) -> p500t (+60 pairs, one cell of each from the pool's best
 # quarter; the teacher of the vote searches) -> pm120 (+120 pairs on 720 random cells ranked by MeCo; the best GTN
-# proxy alone). No ground truth and no real-data training enter: the targets are zero-cost proxies.
+# proxy alone). No ground truth enters, and no real-data training unless asked for (`real`, below): the targets are
+# zero-cost proxies.
 #   bash scripts/nas-teacher.sh [LAST [SEED [pool [real]]]]   LAST: h500 | p500a | p500t | pm120 (default), where to stop
 #   SEED (pm120 only): another draw of the last stage, its outer loop seeded SEED instead of 4, in
 #   runs/nas-teacher-pm120-sSEED (the README's pm120b and pm120c are seeds 5 and 6)
@@ -84,10 +85,10 @@ pairs p500t 60 2 p500a "$nwot" --rank-top 0.25
 # nas-bootstrap-teacher.sh), ranked by MeCo on NB201's own network.
 draw_meco_pools
 cat runs/nasrank/pool{,b,c}240.txt > runs/nasrank/pool720.txt
-meco=runs/nasrank/pool720-meco.jsonl
-targets "$meco" --archs runs/nasrank/pool720.txt --proxy meco --channels 16 --cells 5 --include-seen
-order=$meco
-if [ "$TARGETS" = real ]; then
+if [ "$TARGETS" = meco ]; then
+  order=runs/nasrank/pool720-meco.jsonl
+  targets "$order" --archs runs/nasrank/pool720.txt --proxy meco --channels 16 --cells 5 --include-seen
+else
   # 120 of the same networks (lines 1-60 and 101-160: the two halves scored side by side when measured), ranked by
   # their training loss after 512 real-data steps on the network that `gtn nas rank --reduction pool` scores: the
   # scored network's own order under real data (eval100 0.90) in place of a zero-cost proxy's on another network.
